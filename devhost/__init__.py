@@ -1,0 +1,1 @@
+"""Local stand-in for the Azure Functions host, and the one-command local stack."""

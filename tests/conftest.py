@@ -1,0 +1,67 @@
+"""Session fixtures: the ACS emulator and Azurite, each started once on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devhost.services import Service, start_azurite, start_emulator
+from tests.support import EmulatorClient
+
+# What the service's outbound clients read from the environment to reach the emulator.
+_EMULATOR_ENV = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
+
+
+@pytest.fixture(scope="session")
+def emulator_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service = start_emulator(workdir=tmp_path_factory.mktemp("emulator"))
+    saved = {name: os.environ.get(name) for name in _EMULATOR_ENV}
+    os.environ.update({name: service.settings[name] for name in _EMULATOR_ENV})
+    try:
+        yield service
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator_settings(emulator_service: Service) -> dict[str, str]:
+    return dict(emulator_service.settings)
+
+
+@pytest.fixture
+def emulator(emulator_service: Service) -> EmulatorClient:
+    """The running emulator, reset to an empty state (no faults, counters at zero)."""
+    client = EmulatorClient(emulator_service.settings)
+    client.reset()
+    return client
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Azurite's settings: AZURITE_CONNECTION_STRING and the blob/queue/table endpoints."""
+    service = start_azurite(workdir=tmp_path_factory.mktemp("azurite"))
+    try:
+        yield dict(service.settings)
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def shared_dir(repo_root: Path) -> Path:
+    """The read-only `shared` folder laid beside the repository (specs and schemas)."""
+    path = repo_root.parent / "shared"
+    assert path.is_dir(), f"expected the shared specs folder at {path}"
+    return path

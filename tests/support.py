@@ -1,0 +1,52 @@
+"""Test-side client for the emulator's admin API and OIDC mint endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class EmulatorClient:
+    """Talks to a running emulator using the settings it published."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.settings = settings
+        self.admin = settings["EMULATOR_ADMIN"].rstrip("/")
+        self.issuer = settings["AUTH_ISSUER"].rstrip("/")
+        self.http = requests.Session()
+        self.http.verify = settings["REQUESTS_CA_BUNDLE"]
+
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(method, f"{self.admin}{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self) -> None:
+        self._admin("POST", "/reset")
+
+    def fault(self, operation: str, status: int, count: int = 1, **extra: Any) -> None:
+        self._admin("POST", "/faults", {"operation": operation, "status": status,
+                                        "count": count, **extra})
+
+    def counters(self) -> dict[str, int]:
+        result: dict[str, int] = self._admin("GET", "/counters")
+        return result
+
+    def sms(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._admin("GET", "/sms")
+        return result
+
+    def identities(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._admin("GET", "/identities")
+        return result
+
+    def rotate_oidc_key(self) -> None:
+        self._admin("POST", "/oidc/rotate")
+
+    def mint(self, sub: str = "user-1", **claims: Any) -> str:
+        """Mint an app-user token; keyword arguments map to roles, aud, ttl and claims."""
+        response = self.http.post(f"{self.issuer}/token", json={"sub": sub, **claims}, timeout=10)
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
