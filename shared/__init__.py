@@ -1,0 +1,1 @@
+"""The service core: every function handler is a thin wrapper around these modules."""

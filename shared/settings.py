@@ -1,0 +1,304 @@
+"""Application settings: read from the environment once, validated, frozen.
+
+Every missing or bad setting is named in one ConfigurationError. Values are never echoed
+back in messages, because a mistaken value may be a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+ACS_SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
+TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX = 60, 1440
+
+# The public Azurite development account: the only storage key this service accepts,
+# and only when every endpoint in the connection string is on loopback.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+# Settings that can only hold an ACS access key: their mere presence is refused.
+_KEY_SETTINGS = (
+    "ACS_CONNECTION_STRING",
+    "ACS_ACCESS_KEY",
+    "COMMUNICATION_SERVICES_CONNECTION_STRING",
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_ROLE = re.compile(r"^[\w.\-:/]{1,120}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\d{5,6}$")
+
+T = TypeVar("T")
+
+
+class ConfigurationError(RuntimeError):
+    """The app is misconfigured; the message names every bad setting and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    acs_endpoint: str
+    auth_issuer: str
+    auth_audiences: tuple[str, ...]
+    identity_table: str
+    azure_client_id: str | None = None
+    token_scopes: frozenset[str] = frozenset({"chat", "voip"})
+    token_expires_minutes: int = 60
+    sms_from: str | None = None
+    sms_send_role: str = "Sms.Send"
+    sms_max_recipients: int = 1000
+    sms_allowed_regions: frozenset[str] = frozenset()
+    identity_table_name: str = "AcsIdentities"
+    idempotency_table_name: str = "SmsIdempotency"
+    acs_retry_seconds: float = 20.0
+
+    @property
+    def identity_table_is_connection_string(self) -> bool:
+        return "=" in self.identity_table
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return _Reader(os.environ if environ is None else environ).settings()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_connection_string(value: str) -> dict[str, str]:
+    """Split `k=v;k=v` into a dict with lower-case keys (values may contain '=')."""
+    parts = (item.split("=", 1) for item in value.split(";") if item.strip())
+    return {key.strip().lower(): val.strip() for key, val in (p for p in parts if len(p) == 2)}
+
+
+def is_development_storage(value: str) -> bool:
+    """True for Azurite's development connection: the public key, loopback endpoints only."""
+    parts = parse_connection_string(value)
+    if parts.get("usedevelopmentstorage") == "true":
+        return True
+    if parts.get("accountname") != AZURITE_ACCOUNT or parts.get("accountkey") != AZURITE_KEY:
+        return False
+    endpoints = [v for k, v in parts.items() if k.endswith("endpoint")]
+    return bool(endpoints) and all(is_loopback_host(urlsplit(e).hostname) for e in endpoints)
+
+
+def carries_key(value: str) -> bool:
+    """Whether a setting's value holds an ACS access key or a storage key or SAS."""
+    parts = parse_connection_string(value)
+    return any(k in parts for k in ("accesskey", "accountkey", "sharedaccesssignature"))
+
+
+class _Reader:
+    """Collects every problem before failing, so one start-up error lists them all."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.env = environ
+        self.problems: list[str] = []
+
+    def _get(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def _required(self, name: str, hint: str) -> str:
+        value = self._get(name)
+        if value is None:
+            self.problems.append(f"{name} is required: {hint}")
+            return ""
+        return value
+
+    def _parse(self, name: str, default: T, parse: Callable[[str], T], hint: str) -> T:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            self.problems.append(f"{name} is not valid: {hint}")
+            return default
+
+    def _https_url(self, name: str, raw: str, *, origin_only: bool) -> str:
+        if not raw:
+            return raw
+        parts = urlsplit(raw)
+        secure = parts.scheme == "https" or (
+            parts.scheme == "http" and is_loopback_host(parts.hostname)
+        )
+        if not secure or not parts.hostname or parts.query or parts.fragment:
+            self.problems.append(f"{name} must be an https:// URL without query or fragment")
+        elif origin_only and parts.path not in ("", "/"):
+            self.problems.append(f"{name} must be the resource's base URL, without a path")
+        # An issuer is compared to `iss` exactly, so only endpoints lose a trailing slash.
+        return raw.rstrip("/") if origin_only else raw
+
+    def _refuse_keys(self) -> None:
+        for name in _KEY_SETTINGS:
+            if self._get(name):
+                self.problems.append(
+                    f"{name} must not be set: the service never holds an ACS access key; "
+                    "set ACS_ENDPOINT and grant the app's managed identity access to ACS"
+                )
+        for name, value in self.env.items():
+            if "accesskey=" in value.replace(" ", "").lower() and name not in _KEY_SETTINGS:
+                self.problems.append(
+                    f"{name} carries an ACS access key: remove it; the service authenticates "
+                    "to ACS with managed identity only"
+                )
+        storage = self._get("AzureWebJobsStorage")
+        if storage and carries_key(storage) and not is_development_storage(storage):
+            self.problems.append(
+                "AzureWebJobsStorage carries a storage key: use an identity-based connection "
+                "(AzureWebJobsStorage__accountName) instead"
+            )
+
+    def _identity_table(self) -> str:
+        raw = self._required(
+            "IDENTITY_TABLE_ENDPOINT",
+            "the Table Storage endpoint, e.g. https://<account>.table.core.windows.net",
+        )
+        if "=" in raw:
+            if not is_development_storage(raw):
+                self.problems.append(
+                    "IDENTITY_TABLE_ENDPOINT must be a Table endpoint URL (managed identity); "
+                    "a connection string is accepted only for the Azurite development account "
+                    "on loopback"
+                )
+            return raw
+        return self._https_url("IDENTITY_TABLE_ENDPOINT", raw, origin_only=False)
+
+    def settings(self) -> Settings:
+        self._refuse_keys()
+        acs = self._https_url(
+            "ACS_ENDPOINT",
+            self._required("ACS_ENDPOINT", "https://<resource>.communication.azure.com"),
+            origin_only=True,
+        )
+        issuer = self._https_url(
+            "AUTH_ISSUER",
+            self._required("AUTH_ISSUER", "the OIDC issuer URL of app-user tokens"),
+            origin_only=False,
+        )
+        audiences = tuple(
+            a.strip()
+            for a in self._required("AUTH_AUDIENCE", "accepted audience(s), comma-separated")
+            .split(",")
+            if a.strip()
+        )
+        table = self._identity_table()
+        client_id = self._get("AZURE_CLIENT_ID")
+        if client_id is not None and not _GUID.match(client_id):
+            self.problems.append("AZURE_CLIENT_ID must be the GUID client id of a managed identity")
+        settings = Settings(
+            acs_endpoint=acs,
+            auth_issuer=issuer,
+            auth_audiences=audiences,
+            identity_table=table,
+            azure_client_id=client_id,
+            token_scopes=self._parse(
+                "TOKEN_SCOPES", Settings.token_scopes, _scopes,
+                f"a comma-separated subset of {', '.join(sorted(ACS_SCOPES))}",
+            ),
+            token_expires_minutes=self._parse(
+                "TOKEN_EXPIRES_MINUTES", Settings.token_expires_minutes,
+                _int_in(TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX),
+                f"a whole number of minutes from {TOKEN_MINUTES_MIN} to {TOKEN_MINUTES_MAX}",
+            ),
+            sms_from=self._parse("SMS_FROM", None, _sender, "an E.164 number, short code or "
+                                 "alphanumeric sender id of the ACS resource"),
+            sms_send_role=self._parse("SMS_SEND_ROLE", Settings.sms_send_role, _role,
+                                      "an app role name"),
+            sms_max_recipients=self._parse(
+                "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients, _int_in(1, 10_000),
+                "a whole number from 1 to 10000",
+            ),
+            sms_allowed_regions=self._parse(
+                "SMS_ALLOWED_COUNTRY_CODES", Settings.sms_allowed_regions, _regions,
+                "comma-separated ISO 3166 region codes such as US,CA,GB",
+            ),
+            identity_table_name=self._parse(
+                "IDENTITY_TABLE_NAME", Settings.identity_table_name, _table_name,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            idempotency_table_name=self._parse(
+                "SMS_IDEMPOTENCY_TABLE_NAME", Settings.idempotency_table_name, _table_name,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            acs_retry_seconds=self._parse(
+                "ACS_RETRY_SECONDS", Settings.acs_retry_seconds, _float_in(0.0, 90.0),
+                "seconds from 0 to 90 (keep it well inside functionTimeout)",
+            ),
+        )
+        if not audiences and not any(p.startswith("AUTH_AUDIENCE") for p in self.problems):
+            self.problems.append("AUTH_AUDIENCE must name at least one audience")
+        if self.problems:
+            raise ConfigurationError(
+                "Invalid configuration:\n- " + "\n- ".join(self.problems)
+            )
+        return settings
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _scopes(raw: str) -> frozenset[str]:
+    scopes = frozenset(s.strip() for s in raw.split(",") if s.strip())
+    if not scopes or not scopes <= ACS_SCOPES:
+        raise ValueError(raw)
+    return scopes
+
+
+def _sender(raw: str) -> str:
+    if not (_E164.match(raw) or _SENDER_ID.match(raw)):
+        raise ValueError(raw)
+    return raw
+
+
+def _role(raw: str) -> str:
+    if not _ROLE.match(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _regions(raw: str) -> frozenset[str]:
+    regions = frozenset(r.strip().upper() for r in raw.split(",") if r.strip())
+    if not regions <= phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(raw)
+    return regions
+
+
+def _table_name(raw: str) -> str:
+    if not _TABLE_NAME.match(raw):
+        raise ValueError(raw)
+    return raw

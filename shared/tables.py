@@ -1,0 +1,89 @@
+"""Table Storage clients: managed identity against an endpoint, or Azurite's development account.
+
+Clients are built once per process; each table is created on first use, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+from azure.data.tables import TableClient, TableServiceClient
+
+from shared.errors import UpstreamUnavailable
+from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Table calls sit on the request path: fail fast and let the caller retry on 503.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 2,
+    "retry_backoff_factor": 0.2,
+    "retry_backoff_max": 1,
+    "connection_timeout": 3,
+    "read_timeout": 5,
+}
+
+
+def build_service_client(target: str, credential: TokenCredential) -> TableServiceClient:
+    """`target` is an https endpoint (managed identity) or a vetted development connection."""
+    if "=" in target:
+        return TableServiceClient.from_connection_string(
+            _expand_development_storage(target), **_CLIENT_OPTIONS
+        )
+    return TableServiceClient(endpoint=target, credential=credential, **_CLIENT_OPTIONS)
+
+
+def _expand_development_storage(connection: str) -> str:
+    if connection.replace(" ", "").lower() == "usedevelopmentstorage=true":
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};"
+            f"TableEndpoint=http://127.0.0.1:10002/{AZURITE_ACCOUNT};"
+        )
+    return connection
+
+
+class LazyTable:
+    """One table client, the table created the first time it is used."""
+
+    def __init__(self, service: TableServiceClient, name: str) -> None:
+        self.name = name
+        self.client: TableClient = service.get_table_client(name)
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                with suppress(ResourceExistsError):
+                    self.client.create_table()
+                self._ready = True
+
+    def call(self, operation: Callable[[TableClient], T]) -> T:
+        with unavailable_on_storage_errors(self.name):
+            self._ensure()
+            return operation(self.client)
+
+
+@contextmanager
+def unavailable_on_storage_errors(table: str) -> Iterator[None]:
+    """Storage outages and throttling become 503; specific outcomes are handled by callers."""
+    try:
+        yield
+    except HttpResponseError as exc:
+        if exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429):
+            logger.error("Table %s answered %s", table, exc.status_code)
+            raise UpstreamUnavailable("Storage is unavailable.", retry_after=5) from exc
+        raise
+    except AzureError as exc:
+        logger.error("Table %s could not be reached: %s", table, type(exc).__name__)
+        raise UpstreamUnavailable("Storage is unavailable.", retry_after=5) from exc

@@ -1,0 +1,141 @@
+"""The token service: a caller's ACS identity (created on first use) and user access tokens.
+
+Race safety: the Table insert decides which ACS identity a caller keeps; a loser of the race
+deletes the identity it created, so no orphan is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from shared.acs import AcsClient, CreatedIdentity
+from shared.auth import Caller
+from shared.errors import FieldError, Forbidden, IdentityGone, ServiceError, ValidationError
+from shared.identity_map import IdentityMap
+from shared.settings import ACS_SCOPES, TOKEN_MINUTES_MAX, TOKEN_MINUTES_MIN, Settings
+
+logger = logging.getLogger(__name__)
+
+
+def parse_identity_request(body: Any) -> None:
+    """CreateIdentity defines no fields: an absent or empty object only."""
+    if body is None or body == {}:
+        return
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object.")
+    raise ValidationError(
+        "The identity request takes no fields.",
+        errors=tuple(FieldError(f"/{key}", "Unknown field.") for key in body),
+    )
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    scopes: tuple[str, ...]
+    expires_in_minutes: int
+
+    @classmethod
+    def parse(cls, body: Any, settings: Settings) -> TokenRequest:
+        """Validate the optional body `{"scopes": [...], "expiresInMinutes": n}`."""
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise ValidationError("The body must be a JSON object.")
+        problems = [FieldError(f"/{k}", "Unknown field.") for k in body
+                    if k not in ("scopes", "expiresInMinutes")]
+        scopes = body.get("scopes", sorted(settings.token_scopes))
+        if not isinstance(scopes, list) or not scopes or len(scopes) > len(ACS_SCOPES):
+            problems.append(FieldError("/scopes", "Must be a non-empty list of ACS scopes."))
+            scopes = []
+        for index, scope in enumerate(scopes):
+            if not isinstance(scope, str) or scope not in ACS_SCOPES:
+                problems.append(FieldError(
+                    f"/scopes/{index}", f"Unknown scope; use {', '.join(sorted(ACS_SCOPES))}."
+                ))
+        minutes = body.get("expiresInMinutes", settings.token_expires_minutes)
+        if (isinstance(minutes, bool) or not isinstance(minutes, int)
+                or not TOKEN_MINUTES_MIN <= minutes <= TOKEN_MINUTES_MAX):
+            problems.append(FieldError(
+                "/expiresInMinutes",
+                f"Must be a whole number from {TOKEN_MINUTES_MIN} to {TOKEN_MINUTES_MAX}.",
+            ))
+        if problems:
+            raise ValidationError("The token request is not valid.", errors=tuple(problems))
+        unique = tuple(dict.fromkeys(scopes))
+        denied = sorted(set(unique) - settings.token_scopes)
+        if denied:
+            raise Forbidden(f"This service does not issue the scope(s): {', '.join(denied)}.")
+        return cls(scopes=unique, expires_in_minutes=minutes)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_on: str
+    communication_user_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "token": self.token,
+            "expiresOn": self.expires_on,
+            "communicationUserId": self.communication_user_id,
+        }
+
+
+class TokenService:
+    def __init__(self, acs: AcsClient, identities: IdentityMap) -> None:
+        self._acs = acs
+        self._identities = identities
+
+    def ensure_identity(self, caller: Caller) -> tuple[str, bool]:
+        """The caller's ACS identity id, and whether this call created it."""
+        existing = self._identities.get(caller)
+        if existing is not None:
+            return existing, False
+        created = self._acs.create_identity()
+        winner = self._keep(caller, created)
+        return winner, winner == created.id
+
+    def issue_token(self, caller: Caller, request: TokenRequest) -> IssuedToken:
+        identity_id = self._identities.get(caller)
+        if identity_id is None:
+            # First use: one ACS call creates the identity and its token together.
+            created = self._acs.create_identity(
+                scopes=request.scopes, expires_in_minutes=request.expires_in_minutes
+            )
+            identity_id = self._keep(caller, created)
+            if identity_id == created.id and created.access_token is not None:
+                return IssuedToken(created.access_token.token, created.access_token.expires_on,
+                                   identity_id)
+        try:
+            token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
+        except IdentityGone:
+            identity_id = self._remap(caller, identity_id)
+            token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
+        return IssuedToken(token.token, token.expires_on, identity_id)
+
+    def _keep(self, caller: Caller, created: CreatedIdentity) -> str:
+        winner = self._identities.add(caller, created.id)
+        if winner != created.id:
+            self._discard(created.id)
+        return winner
+
+    def _remap(self, caller: Caller, gone_id: str) -> str:
+        logger.warning("Mapped ACS identity no longer exists; mapping a new one")
+        created = self._acs.create_identity()
+        winner = self._identities.replace(caller, gone_id, created.id)
+        if winner != created.id:
+            self._discard(created.id)
+        return winner
+
+    def _discard(self, identity_id: str) -> None:
+        """Delete an identity that lost a mapping race; the caller's request still succeeds."""
+        try:
+            self._acs.delete_identity(identity_id)
+        except IdentityGone:
+            pass
+        except ServiceError:
+            logger.error("Could not delete an unmapped ACS identity %s; delete it by hand",
+                         identity_id)
