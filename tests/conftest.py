@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devhost.services import Service, start_azurite, start_emulator
+from shared.services import use_services
 from tests.support import EmulatorClient
 
 # What the service's outbound clients read from the environment to reach the emulator.
@@ -65,3 +67,43 @@ def shared_dir(repo_root: Path) -> Path:
     path = repo_root.parent / "shared"
     assert path.is_dir(), f"expected the shared specs folder at {path}"
     return path
+
+
+@pytest.fixture(scope="session")
+def app_settings(emulator_settings: dict[str, str], azurite: dict[str, str]) -> dict[str, str]:
+    """The function app's settings for a local run against the emulator and Azurite."""
+    return {
+        "ACS_ENDPOINT": emulator_settings["ACS_ENDPOINT"],
+        "AUTH_ISSUER": emulator_settings["AUTH_ISSUER"],
+        "AUTH_AUDIENCE": emulator_settings["AUTH_AUDIENCE"],
+        "SMS_FROM": emulator_settings["SMS_FROM"],
+        "IDENTITY_TABLE_ENDPOINT": azurite["AZURITE_CONNECTION_STRING"],
+        "AzureWebJobsStorage": azurite["AZURITE_CONNECTION_STRING"],
+        "IDENTITY_ENDPOINT": emulator_settings["IDENTITY_ENDPOINT"],
+        "IDENTITY_HEADER": emulator_settings["IDENTITY_HEADER"],
+        "REQUESTS_CA_BUNDLE": emulator_settings["REQUESTS_CA_BUNDLE"],
+    }
+
+
+@pytest.fixture
+def app_env(
+    app_settings: dict[str, str], emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The process environment of a function app instance; services rebuilt fresh per test.
+
+    Each test gets new tables (unique names), so identity maps and idempotency records of
+    one test never leak into another.
+    """
+    suffix = uuid.uuid4().hex[:12]
+    settings = {
+        **app_settings,
+        "IDENTITY_TABLE_NAME": f"ids{suffix}",
+        "SMS_IDEMPOTENCY_TABLE_NAME": f"idem{suffix}",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    use_services(None)
+    try:
+        yield settings
+    finally:
+        use_services(None)

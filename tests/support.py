@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import azure.functions as func
 import requests
 
 
@@ -50,3 +52,33 @@ class EmulatorClient:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
+
+
+def http_request(
+    method: str,
+    route: str,
+    *,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> func.HttpRequest:
+    """A request as the Functions host hands it to `main` (JSON body unless `raw`)."""
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers.setdefault("Authorization", f"Bearer {token}")
+    if raw is None and body is not None:
+        raw = json.dumps(body).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    return func.HttpRequest(
+        method=method,
+        url=f"http://localhost:7071/api/{route}",
+        headers=all_headers,
+        params={},
+        route_params={},
+        body=raw or b"",
+    )
+
+
+def json_body(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body())
