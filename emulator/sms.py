@@ -67,15 +67,17 @@ def _sender(ctx: Context, body: dict[str, Any]) -> str:
 
 
 def _recipients(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    # Problem details name fields the ASP.NET way, PascalCase, as in the spec's examples.
+    field = name[0].upper() + name[1:]
     recipients = body.get(name)
     if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_RECIPIENTS:
-        raise validation_problem(name, f"'{name}' must list 1 to {MAX_RECIPIENTS} recipients.")
+        raise validation_problem(field, f"'{name}' must list 1 to {MAX_RECIPIENTS} recipients.")
     for item in recipients:
         if not isinstance(item, dict) or not isinstance(item.get("to"), str) or not item["to"]:
-            raise validation_problem(name, "Every recipient needs a non-empty 'to' string.")
+            raise validation_problem(field, "Every recipient needs a non-empty 'to' string.")
         for key in ("repeatabilityRequestId", "repeatabilityFirstSent"):
             if item.get(key) is not None and not isinstance(item[key], str):
-                raise validation_problem(name, f"'{key}' must be a string.")
+                raise validation_problem(field, f"'{key}' must be a string.")
     return recipients
 
 
