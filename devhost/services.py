@@ -64,7 +64,7 @@ def _spawn(name: str, argv: list[str], workdir: Path, env: Mapping[str, str] | N
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        process = subprocess.Popen(  # fixed argv, no shell
             argv,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
@@ -126,7 +126,7 @@ def start_azurite(
         raise ServiceError(f"Azurite is not installed at {AZURITE_BIN}: run `make install`.")
     argv = [
         str(AZURITE_BIN), "--silent", "--inMemoryPersistence", "--disableTelemetry",
-        "--skipApiVersionCheck", "--location", str(workdir),
+        "--skipApiVersionCheck",
         "--blobHost", host, "--blobPort", str(blob_port),
         "--queueHost", host, "--queuePort", str(queue_port),
         "--tableHost", host, "--tablePort", str(table_port),
@@ -136,7 +136,8 @@ def start_azurite(
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
             raise _fail(service, f"exited with status {service.process.returncode}")
-        found = dict(m.groups() for m in _LISTENING.finditer(service.log_path.read_text()))
+        log = service.log_path.read_text()
+        found = {m.group(1): m.group(2) for m in _LISTENING.finditer(log)}
         if len(found) == 3:
             service.settings = {
                 "AZURITE_BLOB_ENDPOINT": found["Blob"],

@@ -1,0 +1,143 @@
+"""The local host: loads a function app, serves its HTTP functions and polls its queues.
+
+A local stand-in for the Azure Functions host (v1 Python model), not the host itself;
+devhost/README.md lists what it implements and what it leaves out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from devhost.app import FunctionApp, is_disabled, load_app
+from devhost.invocation import Function
+from devhost.queues import QueueClients, QueueListener
+from devhost.web import HttpFrontServer, HttpFunction
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+class LocalHost:
+    """Runs one function app with the given app settings until `stop`."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: Mapping[str, str],
+        *,
+        port: int = 0,
+        key: str | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.settings = dict(settings)
+        self.port = port
+        self.key = key or secrets.token_urlsafe(32)
+        self.app: FunctionApp | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._server: HttpFrontServer | None = None
+        self._listeners: list[QueueListener] = []
+
+    @property
+    def url(self) -> str:
+        """Base URL of the functions, e.g. http://127.0.0.1:7071."""
+        if self._server is None:
+            raise RuntimeError("the local host is not started")
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def _apply_settings(self) -> None:
+        # Function code reads os.environ, as in Azure where app settings are env variables.
+        self._saved_env = {name: os.environ.get(name) for name in self.settings}
+        os.environ.update(self.settings)
+
+    def _restore_settings(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+
+    def start(self) -> None:
+        self._apply_settings()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        self.app = app = load_app(self.root)
+        environment = dict(os.environ)
+        clients = QueueClients(environment, app.host.queues.message_encoding)
+        http: list[HttpFunction] = []
+        for spec in app.functions:
+            if is_disabled(spec, environment):
+                logger.info("%s is disabled", spec.name)
+                continue
+            kind = spec.trigger_type
+            if kind not in ("httpTrigger", "queueTrigger"):
+                logger.warning("%s: %s is not supported by the local host", spec.name, kind)
+                continue
+            try:
+                function = Function.load(spec, self.root)
+            except Exception as error:
+                # As in Azure, one broken function does not stop the others.
+                logger.exception("%s failed to load", spec.name)
+                if kind == "httpTrigger":
+                    http.append(HttpFunction.describe(spec.name, spec.trigger, None, str(error)))
+                continue
+            if kind == "httpTrigger":
+                http.append(HttpFunction.from_function(function))
+            else:
+                self._listeners.append(
+                    QueueListener(function, clients=clients, options=app.host.queues)
+                )
+        self._server = HttpFrontServer(
+            http, route_prefix=app.host.route_prefix, key=self.key, outputs=clients,
+            host=LOOPBACK, port=self.port,
+        )
+        self._server.start()
+        for listener in self._listeners:
+            listener.start()
+        logger.info("local host serving %s on %s", self.root.name, self.url)
+
+    def describe(self) -> list[str]:
+        """One line per function, like the list Core Tools prints at start."""
+        if self._server is None or self.app is None:
+            return []
+        lines = []
+        prefix = f"/{self.app.host.route_prefix}" if self.app.host.route_prefix else ""
+        for item in self._server.functions:
+            methods = ",".join(sorted(item.methods))
+            route = f"/{item.route.template}" if item.route.template else ""
+            lines.append(f"{item.name}: [{methods}] {self.url}{prefix}{route}")
+        for listener in self._listeners:
+            lines.append(f"{listener.function.spec.name}: queueTrigger {listener.queue.queue_name}")
+        return lines
+
+    def stop(self) -> None:
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners = []
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._restore_settings()
+
+    def __enter__(self) -> LocalHost:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
