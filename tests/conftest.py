@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,36 @@ import pytest
 from devhost.services import Service, start_azurite, start_emulator
 from shared.services import use_services
 from tests.support import EmulatorClient
+
+# A JWT (app-user, managed identity or ACS user token) anywhere in a log line is a leak.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+
+class _RecordingHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.lines.append((record.name, text))
+
+
+@pytest.fixture(autouse=True)
+def no_tokens_in_logs() -> Iterator[None]:
+    """Every test, at every level: no log record written in this process contains a token."""
+    handler = _RecordingHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    leaks = [name for name, text in handler.lines if _JWT.search(text)]
+    assert not leaks, f"a token was logged by: {sorted(set(leaks))}"
+
 
 # What the service's outbound clients read from the environment to reach the emulator.
 _EMULATOR_ENV = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")

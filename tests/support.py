@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import azure.functions as func
 import requests
@@ -42,6 +43,26 @@ class EmulatorClient:
     def identities(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._admin("GET", "/identities")
         return result
+
+    def verify_token(self, token: str) -> dict[str, Any]:
+        """The emulator's verdict on an ACS user access token (signature, expiry, revocation)."""
+        result: dict[str, Any] = self._admin("POST", "/tokens/verify", {"token": token})
+        return result
+
+    def delete_identity(self, identity_id: str) -> None:
+        """Delete an ACS identity behind the service's back, as an operator could."""
+        response = self.http.delete(
+            f"{self.settings['ACS_ENDPOINT']}/identities/{quote(identity_id, safe=':')}",
+            params={"api-version": "2023-10-01"},
+            headers={"Authorization": f"Bearer {self.managed_identity_token()}"},
+            timeout=10,
+        )
+        assert response.status_code == 204, response.text
+
+    def managed_identity_token(self, **options: Any) -> str:
+        """A bearer token from the emulator's Entra stand-in (admin; for negative tests too)."""
+        token: str = self._admin("POST", "/mi/token", options)["access_token"]
+        return token
 
     def rotate_oidc_key(self) -> None:
         self._admin("POST", "/oidc/rotate")
