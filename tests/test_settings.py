@@ -1,0 +1,119 @@
+"""Settings: validated once, every problem named together, keys refused, values never echoed."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import (
+    AZURITE_KEY,
+    ConfigurationError,
+    Settings,
+    is_development_storage,
+)
+
+VALID = {
+    "ACS_ENDPOINT": "https://contoso.communication.azure.com/",
+    "AUTH_ISSUER": "https://login.microsoftonline.com/tid/v2.0",
+    "AUTH_AUDIENCE": "api://app, api://other",
+    "IDENTITY_TABLE_ENDPOINT": "https://acct.table.core.windows.net",
+}
+AZURITE = (
+    f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+def _problems(env: dict[str, str]) -> str:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env(env)
+    return str(raised.value)
+
+
+def test_settings_valid_environment_defaults_applied() -> None:
+    settings = Settings.from_env(VALID)
+    assert settings.acs_endpoint == "https://contoso.communication.azure.com"
+    assert settings.auth_audiences == ("api://app", "api://other")
+    assert settings.token_scopes == frozenset({"chat", "voip"})
+    assert settings.token_expires_minutes == 60
+    assert settings.sms_send_role == "Sms.Send"
+    assert settings.azure_client_id is None
+
+
+def test_settings_issuer_kept_exactly_for_iss_comparison() -> None:
+    settings = Settings.from_env({**VALID, "AUTH_ISSUER": "https://sts.windows.net/tid/"})
+    assert settings.auth_issuer == "https://sts.windows.net/tid/"
+
+
+def test_settings_empty_environment_names_every_required_setting() -> None:
+    message = _problems({})
+    for name in ("ACS_ENDPOINT", "AUTH_ISSUER", "AUTH_AUDIENCE", "IDENTITY_TABLE_ENDPOINT"):
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ACS_ENDPOINT", "http://contoso.communication.azure.com"),
+        ("ACS_ENDPOINT", "https://contoso.communication.azure.com/path"),
+        ("AUTH_ISSUER", "ftp://issuer"),
+        ("TOKEN_SCOPES", "chat,admin"),
+        ("TOKEN_EXPIRES_MINUTES", "59"),
+        ("TOKEN_EXPIRES_MINUTES", "1441"),
+        ("TOKEN_EXPIRES_MINUTES", "sixty"),
+        ("AZURE_CLIENT_ID", "not-a-guid"),
+        ("SMS_FROM", "not a number!"),
+        ("SMS_MAX_RECIPIENTS", "-5"),
+        ("SMS_ALLOWED_COUNTRY_CODES", "US,XX"),
+        ("IDENTITY_TABLE_NAME", "bad-name"),
+        ("ACS_RETRY_SECONDS", "600"),
+    ],
+)
+def test_settings_bad_value_named_but_not_echoed(name: str, value: str) -> None:
+    message = _problems({**VALID, name: value})
+    assert name in message
+    assert value not in message
+
+
+def test_settings_several_problems_reported_together() -> None:
+    message = _problems({**VALID, "TOKEN_SCOPES": "x", "TOKEN_EXPIRES_MINUTES": "5"})
+    assert "TOKEN_SCOPES" in message and "TOKEN_EXPIRES_MINUTES" in message
+
+
+@pytest.mark.parametrize(
+    "name", ["ACS_CONNECTION_STRING", "ACS_ACCESS_KEY", "COMMUNICATION_SERVICES_CONNECTION_STRING"]
+)
+def test_settings_acs_key_setting_refused(name: str) -> None:
+    secret = "endpoint=https://x.communication.azure.com/;accesskey=c2VjcmV0"
+    message = _problems({**VALID, name: secret})
+    assert name in message and "managed identity" in message
+    assert "c2VjcmV0" not in message
+
+
+def test_settings_acs_key_in_any_setting_refused() -> None:
+    message = _problems({**VALID, "SOME_OTHER": "endpoint=https://x/;accesskey=c2VjcmV0"})
+    assert "SOME_OTHER" in message and "c2VjcmV0" not in message
+
+
+def test_settings_storage_key_refused_outside_azurite() -> None:
+    real = "DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0;"
+    message = _problems({**VALID, "IDENTITY_TABLE_ENDPOINT": real, "AzureWebJobsStorage": real})
+    assert "IDENTITY_TABLE_ENDPOINT" in message and "AzureWebJobsStorage" in message
+    assert "c2VjcmV0" not in message
+
+
+def test_settings_azurite_development_account_accepted_on_loopback() -> None:
+    settings = Settings.from_env(
+        {**VALID, "IDENTITY_TABLE_ENDPOINT": AZURITE, "AzureWebJobsStorage": AZURITE}
+    )
+    assert settings.identity_table_is_connection_string
+
+
+def test_settings_azurite_key_on_remote_host_refused() -> None:
+    remote = AZURITE.replace("127.0.0.1", "storage.example.com")
+    assert not is_development_storage(remote)
+    assert "IDENTITY_TABLE_ENDPOINT" in _problems({**VALID, "IDENTITY_TABLE_ENDPOINT": remote})
+
+
+def test_settings_allowed_regions_normalised() -> None:
+    settings = Settings.from_env({**VALID, "SMS_ALLOWED_COUNTRY_CODES": "us, ca"})
+    assert settings.sms_allowed_regions == frozenset({"US", "CA"})
