@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The Azure SDKs log every storage poll at INFO; keep the console about the functions.
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     stop = threading.Event()
 

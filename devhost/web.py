@@ -76,6 +76,8 @@ def _response_body(value: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 class _Handler(BaseHTTPRequestHandler):
     server: HttpFrontServer
     protocol_version = "HTTP/1.1"
+    server_version = "devhost"
+    sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)

@@ -1,0 +1,80 @@
+"""The quickstart the run command prints once everything answers: real URLs, copy-paste ready."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def app_settings(emulator: Mapping[str, str], azurite: Mapping[str, str]) -> dict[str, str]:
+    """The function app's settings for a local run against the emulator and Azurite.
+
+    Only what the app needs: the emulator's HMAC connection string stays out, because the
+    service refuses to start with any setting that carries an ACS access key.
+    """
+    storage = azurite["AZURITE_CONNECTION_STRING"]
+    return {
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        "AzureWebJobsStorage": storage,
+        "IDENTITY_TABLE_ENDPOINT": storage,
+        "ACS_ENDPOINT": emulator["ACS_ENDPOINT"],
+        "AUTH_ISSUER": emulator["AUTH_ISSUER"],
+        "AUTH_AUDIENCE": emulator["AUTH_AUDIENCE"],
+        "SMS_FROM": emulator["SMS_FROM"],
+        "IDENTITY_ENDPOINT": emulator["IDENTITY_ENDPOINT"],
+        "IDENTITY_HEADER": emulator["IDENTITY_HEADER"],
+        "REQUESTS_CA_BUNDLE": emulator["REQUESTS_CA_BUNDLE"],
+        "TOKEN_SCOPES": "chat,voip",
+        "TOKEN_EXPIRES_MINUTES": "60",
+        "SMS_SEND_ROLE": "Sms.Send",
+    }
+
+
+def render(settings: Mapping[str, str], settings_file: Path, runner: str) -> str:
+    """The quickstart text for the settings written to `settings_file`."""
+    ca = shlex.quote(settings["REQUESTS_CA_BUNDLE"])
+    issuer = settings["AUTH_ISSUER"].rstrip("/")
+    admin = settings["EMULATOR_ADMIN"].rstrip("/")
+    url = settings["FUNCTIONS_URL"].rstrip("/")
+    file = shlex.quote(str(settings_file))
+    mint = (
+        f"curl -s --cacert {ca} -X POST {issuer}/token -H 'Content-Type: application/json' "
+        "-d '{body}' | python -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    )
+    enqueue = (
+        "python -c \"import base64, json; from azure.storage.queue import QueueClient; "
+        f"s = json.load(open({str(settings_file)!r})); "
+        "q = QueueClient.from_connection_string(s['AZURITE_CONNECTION_STRING'], 'sms-outbox'); "
+        "q.send_message(base64.b64encode(json.dumps({'to': '+14255550123', "
+        "'message': 'Hello from the queue'}).encode()).decode())\""
+    )
+    return f"""
+The service is running ({runner}) at {url}
+Every setting is in {file} (emulator, Azurite, FUNCTIONS_URL, FUNCTIONS_KEY).
+These functions are anonymous (they check a Bearer token). A function with authLevel
+function or admin also needs the header x-functions-key: <FUNCTIONS_KEY from that file>
+(the local host checks it; Core Tools does not check keys locally).
+
+1. Mint an app-user token from the emulator's OIDC issuer:
+   TOKEN=$({mint.replace("{body}", '{"sub": "alice"}')})
+
+2. Map the user to an ACS identity, then get an ACS user access token (same identity):
+   curl -s -X POST {url}/api/identities -H "Authorization: Bearer $TOKEN"
+   curl -s -X POST {url}/api/token -H "Authorization: Bearer $TOKEN" \\
+        -H 'Content-Type: application/json' -d '{{"scopes": ["chat", "voip"]}}'
+
+3. Send an SMS as a backend (its token carries the Sms.Send role):
+   SENDER=$({mint.replace("{body}", '{"sub": "backend", "roles": ["Sms.Send"]}')})
+   curl -s -X POST {url}/api/sms -H "Authorization: Bearer $SENDER" \\
+        -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+        -d '{{"to": "+14255550123", "message": "Hello from the service"}}'
+
+4. Drop a message on the sms-outbox queue (base64, as the Functions host expects):
+   {enqueue}
+
+5. See what the emulator sent:
+   curl -s --cacert {ca} {admin}/sms
+
+Press Ctrl-C to stop everything.
+"""

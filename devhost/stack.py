@@ -1,0 +1,224 @@
+"""`python -m devhost.stack` (`make run`): the emulator, Azurite and the function app, locally.
+
+The functions run under `func start` when Azure Functions Core Tools is on PATH, otherwise
+under the local host (`python -m devhost`). Ctrl-C or SIGTERM stops every process started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+
+import requests
+
+from devhost.__main__ import KEY_VARIABLE
+from devhost.quickstart import app_settings, render
+from devhost.services import REPO_ROOT, Service, ServiceError, start_azurite, start_emulator
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_SETTINGS_FILE = REPO_ROOT / ".local" / "settings.json"
+
+
+class StackError(RuntimeError):
+    """The stack cannot start; the message says what to do."""
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost.stack",
+        description="Run the service locally: ACS emulator, Azurite and the functions.",
+    )
+    parser.add_argument("--port", type=int, default=7071, help="functions port (default 7071)")
+    parser.add_argument("--emulator-port", type=int, default=0, help="emulator port (0: free)")
+    parser.add_argument("--azurite-blob-port", type=int, default=0, help="Azurite blob port")
+    parser.add_argument("--azurite-queue-port", type=int, default=0, help="Azurite queue port")
+    parser.add_argument("--azurite-table-port", type=int, default=0, help="Azurite table port")
+    parser.add_argument("--settings-file", type=Path, default=DEFAULT_SETTINGS_FILE,
+                        help="where to write the settings JSON (default .local/settings.json)")
+    parser.add_argument("--app-root", type=Path, default=REPO_ROOT, help="function app folder")
+    parser.add_argument("--local-host", action="store_true",
+                        help="use the local host even when Core Tools (func) is installed")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for each piece to answer")
+    return parser.parse_args(argv)
+
+
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    """Fail early, naming the option, for any chosen port that something already holds."""
+    for option, port in ports.items():
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # Same reuse rule as the servers, so a port in TIME_WAIT is not reported as taken.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError as error:
+                raise StackError(
+                    f"port {port} ({option}) is already in use on {LOOPBACK}: stop what is "
+                    f"using it or choose another port with {option} ({error.strerror})"
+                ) from error
+
+
+def write_json(path: Path, data: Mapping[str, str]) -> None:
+    """Write atomically, so a reader polling for the file never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as file:
+        json.dump(dict(data), file, indent=2)
+        file.write("\n")
+    Path(temporary).replace(path)
+
+
+def write_local_settings(app_root: Path, settings: Mapping[str, str]) -> Path:
+    """local.settings.json for Core Tools; values a developer added there are kept."""
+    path = app_root / "local.settings.json"
+    existing: dict[str, object] = {}
+    if path.exists():
+        with contextlib.suppress(ValueError):
+            existing = json.loads(path.read_text(encoding="utf-8-sig"))
+    values = existing.get("Values")
+    merged = {**(values if isinstance(values, dict) else {}), **settings}
+    path.write_text(json.dumps({**existing, "IsEncrypted": False, "Values": merged}, indent=2))
+    return path
+
+
+def start_functions(
+    args: argparse.Namespace, settings: Mapping[str, str], workdir: Path
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    """Start `func start` or the local host; returns the process, runner name and key."""
+    func = None if args.local_host else shutil.which("func")
+    env = dict(os.environ)
+    if func:
+        write_local_settings(args.app_root, settings)
+        # Core Tools starts the `python` on PATH: make it this environment's interpreter.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        argv = [func, "start", "--port", str(args.port)]
+        # Core Tools does not check function keys locally, so there is no key to publish.
+        return subprocess.Popen(argv, cwd=args.app_root, env=env), "func start", ""
+    key = secrets.token_urlsafe(32)
+    settings_path = workdir / "functions.settings.json"
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text(json.dumps({"IsEncrypted": False, "Values": dict(settings)}))
+    env[KEY_VARIABLE] = key
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "devhost", "--app-root", str(args.app_root),
+            "--port", str(args.port), "--settings-file", str(settings_path)]
+    return subprocess.Popen(argv, env=env), "local host", key
+
+
+def wait_until_answers(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Poll until the functions answer HTTP (any status but 503, which means starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"the functions exited with status {process.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{url}/", timeout=2).status_code != 503:
+                return
+        time.sleep(0.2)
+    raise StackError(f"the functions did not answer on {url} within {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+
+@contextlib.contextmanager
+def running(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
+    """Start everything; on leaving, stop it all in reverse order."""
+    workdir = args.settings_file.resolve().parent / "run"
+    services: list[Service] = []
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        emulator = start_emulator(workdir=workdir / "emulator", port=args.emulator_port)
+        services.append(emulator)
+        azurite = start_azurite(
+            workdir=workdir / "azurite", blob_port=args.azurite_blob_port,
+            queue_port=args.azurite_queue_port, table_port=args.azurite_table_port,
+        )
+        services.append(azurite)
+        settings = app_settings(emulator.settings, azurite.settings)
+        process, runner, key = start_functions(args, settings, workdir)
+        url = f"http://localhost:{args.port}"
+        wait_until_answers(url, process, args.timeout)
+        published = {
+            **emulator.settings,
+            "FUNCTIONS_URL": url,
+            "FUNCTIONS_KEY": key,
+            "AZURITE_CONNECTION_STRING": azurite.settings["AZURITE_CONNECTION_STRING"],
+        }
+        write_json(args.settings_file, published)
+        print(render(published, args.settings_file, runner), flush=True)
+        yield published, process
+    finally:
+        # A second Ctrl-C must not interrupt the clean-up of the first.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if process is not None:
+            stop_process(process)
+        for service in reversed(services):
+            service.stop()
+        logger.info("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not 0 < args.port < 65536:
+        print("error: --port must be a port number (the URL is published before start)",
+              file=sys.stderr)
+        return 2
+    args.app_root = args.app_root.resolve()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        check_ports_free({
+            "--port": args.port, "--emulator-port": args.emulator_port,
+            "--azurite-blob-port": args.azurite_blob_port,
+            "--azurite-queue-port": args.azurite_queue_port,
+            "--azurite-table-port": args.azurite_table_port,
+        })
+        with running(args) as (_, process):
+            returncode = process.wait()
+            raise StackError(f"the functions exited with status {returncode}")
+    except Stopped as stop:
+        logger.info("%s received: stopping", stop)
+        return 0
+    except (StackError, ServiceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
