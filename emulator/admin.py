@@ -68,7 +68,9 @@ def add_fault(ctx: Context, request: Request, params: Mapping[str, str]) -> Resp
 
 def list_faults(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
     with ctx.state.lock:
-        return Response(200, {op: [vars(fault).copy() for fault in queue]
+        return Response(200, {op: [{"status": fault.status, "remaining": fault.remaining,
+                                    "retryAfter": fault.retry_after,
+                                    "latencyMs": fault.latency_ms} for fault in queue]
                               for op, queue in ctx.state.faults.items() if queue})
 
 

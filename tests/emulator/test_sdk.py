@@ -18,6 +18,7 @@ from azure.communication.sms import SmsClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.identity import ManagedIdentityCredential
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.emulator.acs_http import AcsHttp
 from tests.support import EmulatorClient
@@ -186,8 +187,6 @@ def test_sdk_identity_wrong_access_key_401(emulator: EmulatorClient) -> None:
 
 def _foreign_key_token(acs: AcsHttp) -> str:
     """A token with every right claim, signed by a key the emulator never published."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     genuine = jwt.decode(acs.mi_token(), options={"verify_signature": False})
     return jwt.encode(genuine, rsa.generate_private_key(65537, 2048), algorithm="RS256")
 
