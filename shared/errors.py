@@ -8,6 +8,7 @@
     ├── Forbidden              403  authenticated, not allowed
     ├── NotFound               404
     ├── Conflict               409  e.g. the same Idempotency-Key is in flight
+    ├── UnprocessableContent   422  e.g. an Idempotency-Key reused for another request
     ├── TooManyRequests        429
     └── UpstreamError          502  a dependency answered something unusable
         └── UpstreamUnavailable 503  a dependency is down or throttling; Retry-After
@@ -90,6 +91,12 @@ class Conflict(ServiceError):
     status = 409
     code = "conflict"
     title = "The request conflicts with one in progress"
+
+
+class UnprocessableContent(ServiceError):
+    status = 422
+    code = "unprocessable-content"
+    title = "The request cannot be processed as sent"
 
 
 class TooManyRequests(ServiceError):

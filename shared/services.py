@@ -19,6 +19,9 @@ from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
 from shared.settings import Settings
+from shared.sms import SmsService
+from shared.sms_acs import SmsClient
+from shared.sms_store import IdempotencyStore
 from shared.tables import LazyTable, build_service_client
 from shared.tokens import TokenService
 
@@ -32,6 +35,7 @@ class Services:
     acs: AcsClient
     authenticator: CallerAuthenticator
     tokens: TokenService
+    sms: SmsService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -47,6 +51,11 @@ class Services:
                 settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context()
             ),
             tokens=TokenService(acs, identities),
+            sms=SmsService(
+                settings.sms_from,
+                SmsClient(acs),
+                IdempotencyStore(LazyTable(tables, settings.idempotency_table_name)),
+            ),
         )
 
 

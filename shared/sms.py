@@ -1,0 +1,128 @@
+"""The SMS service both SendSms and SmsOutbox call: plan who to send to under an idempotency
+record, send in ACS calls of at most 100, record each call's results, and report per recipient.
+
+Never twice: each recipient's repeatabilityRequestId is derived from the record and the attempt,
+so a resumed or retried send is dropped by ACS; recorded successes are never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.errors import ServiceError
+from shared.sms_acs import MAX_PER_CALL, Outgoing, RecipientResult, SmsClient, SmsContent
+from shared.sms_request import SmsRequest
+from shared.sms_store import Claim, IdempotencyStore
+
+logger = logging.getLogger(__name__)
+
+INVALID_NUMBER = "Not a valid phone number; not sent."
+NOT_SENT = "Not sent yet; retry with the same idempotency key."
+
+
+@dataclass(frozen=True)
+class SmsOutcome:
+    results: tuple[RecipientResult, ...]
+
+    @property
+    def status(self) -> int:
+        # 202: every recipient accepted; 207: the same shape, some recipients failed.
+        return 202 if all(r.successful for r in self.results) else 207
+
+    @property
+    def retryable(self) -> int:
+        return sum(r.retryable for r in self.results)
+
+    def to_json(self) -> dict[str, list[dict[str, object]]]:
+        return {"results": [r.to_json() for r in self.results]}
+
+
+def http_scope(caller_key: str) -> str:
+    """Idempotency keys of HTTP callers are private to each caller."""
+    return f"http\n{caller_key}"
+
+
+def due(recipients: Sequence[str], recorded: dict[str, RecipientResult]) -> list[tuple[str, int]]:
+    """Who to send to now, and under which attempt number.
+
+    No result yet: attempt 0 (it may have been sent by a crashed try; ACS drops the repeat).
+    A retryable failure at attempt n: ACS said it was not sent, so attempt n + 1. Successes
+    and final failures are never sent again.
+    """
+    plan = []
+    for number in recipients:
+        result = recorded.get(number)
+        if result is None:
+            plan.append((number, 0))
+        elif result.retryable:
+            plan.append((number, result.attempt + 1))
+    return plan
+
+
+class SmsService:
+    def __init__(self, sender: str | None, client: SmsClient, store: IdempotencyStore) -> None:
+        self._sender = sender
+        self._client = client
+        self._store = store
+
+    def send(self, request: SmsRequest, *, scope: str, key: str | None) -> SmsOutcome:
+        """Send `request` at most once per recipient for (scope, key); without a key, once."""
+        content = self._content(request)
+        claim = (self._store.claim(scope, key, request.fingerprint()) if key is not None
+                 else Claim.ephemeral())
+        if claim.completed:
+            logger.info("SMS request replayed from its idempotency record; nothing sent")
+            return self._outcome(request, claim)
+        try:
+            self._send_due(request, content, claim)
+            outcome = self._outcome(request, claim)
+            if outcome.retryable:
+                self._store.release(claim)
+            else:
+                self._store.complete(claim)
+        except Exception:
+            self._store.release(claim)
+            raise
+        return outcome
+
+    def _content(self, request: SmsRequest) -> SmsContent:
+        if not self._sender:
+            logger.error("SMS_FROM is not set: the service cannot send SMS until it is")
+            raise ServiceError("SMS sending is not configured on this service.")
+        return SmsContent(sender=self._sender, message=request.message, tag=request.tag,
+                          enable_delivery_report=request.enable_delivery_report)
+
+    def _send_due(self, request: SmsRequest, content: SmsContent, claim: Claim) -> None:
+        sendable = request.sendable
+        plan = due(sendable, claim.results)
+        calls = -(-len(sendable) // MAX_PER_CALL)
+        logger.info("SMS request: %d recipients (%d invalid), %d to send, up to %d ACS calls",
+                    len(request.recipients), len(request.invalid), len(plan), calls)
+        if not plan:
+            return
+        self._store.extend_attempts(claim, max(attempt for _, attempt in plan) + 1)
+        attempts = dict(plan)
+        # Pages are fixed slices of the recipients, so a retry resends within the same pages.
+        for start in range(0, len(sendable), MAX_PER_CALL):
+            page = sendable[start:start + MAX_PER_CALL]
+            batch = [
+                Outgoing(to=n, request_id=claim.request_id(n, attempts[n]),
+                         first_sent=claim.first_sent[attempts[n]], attempt=attempts[n])
+                for n in page if n in attempts
+            ]
+            if batch:
+                results = self._client.send(content, batch)
+                self._store.save_page(claim, start // MAX_PER_CALL, page, results)
+
+    @staticmethod
+    def _outcome(request: SmsRequest, claim: Claim) -> SmsOutcome:
+        results = []
+        for number in request.recipients:
+            if number in request.invalid:
+                results.append(RecipientResult(number, False, 400, error=INVALID_NUMBER))
+            else:
+                results.append(claim.results.get(number)
+                               or RecipientResult(number, False, 503, error=NOT_SENT))
+        return SmsOutcome(tuple(results))

@@ -1,0 +1,225 @@
+"""Durable SMS idempotency records in Table Storage: a leased head row per idempotency key and
+one row of per-recipient results per ACS call, every change conditional on the head's ETag.
+
+One partition per record (a hash of scope and key): `head` holds state, request fingerprint,
+lease, expiry and the repeatabilityFirstSent of each attempt; `page00000`.. hold results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+)
+from azure.data.tables import TableClient, TableEntity, UpdateMode
+
+from shared.errors import Conflict, ServiceError, UnprocessableContent
+from shared.sms_acs import RecipientResult
+from shared.tables import LazyTable
+
+logger = logging.getLogger(__name__)
+
+HEAD = "head"
+PENDING, COMPLETED = "pending", "completed"
+# Longer than host.json's functionTimeout (2 min), so a live holder is never taken over, and
+# short enough that a crashed holder's work is resumed inside ACS's 5-minute repeat window.
+LEASE = dt.timedelta(seconds=130)
+RECORD_TTL = dt.timedelta(hours=24)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def rfc1123(moment: dt.datetime) -> str:
+    return format_datetime(moment.replace(microsecond=0), usegmt=True)
+
+
+@dataclass
+class Claim:
+    """A record held under lease by this invocation (or, without a key, held by nobody)."""
+
+    partition: str
+    generation: str
+    etag: str
+    first_sent: list[str]
+    results: dict[str, RecipientResult] = field(default_factory=dict)
+    completed: bool = False
+    durable: bool = True
+
+    @classmethod
+    def ephemeral(cls) -> Claim:
+        """No Idempotency-Key: nothing stored; repeatability still covers transport retries."""
+        return cls(partition=uuid.uuid4().hex, generation="", etag="",
+                   first_sent=[rfc1123(_now())], durable=False)
+
+    def request_id(self, number: str, attempt: int) -> str:
+        """The recipient's repeatabilityRequestId: the same for every try of one attempt."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sms:{self.partition}:{number}:{attempt}"))
+
+
+class IdempotencyStore:
+    def __init__(self, table: LazyTable, *, lease: dt.timedelta = LEASE,
+                 ttl: dt.timedelta = RECORD_TTL) -> None:
+        self._table = table
+        self._lease = lease
+        self._ttl = ttl
+
+    @staticmethod
+    def partition(scope: str, key: str) -> str:
+        return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim:
+        """Take the record for (scope, key): new, completed (to replay), or resumed under a
+        fresh lease. Raises Conflict while another holder's lease is alive and
+        UnprocessableContent when the key was used for a different request."""
+        partition = self.partition(scope, key)
+        for _ in range(2):
+            claim = self._table.call(lambda c: self._claim(c, partition, fingerprint))
+            if claim is not None:
+                return claim
+        raise Conflict("A request with this idempotency key is in progress.", retry_after=1)
+
+    def _claim(self, client: TableClient, partition: str, fingerprint: str) -> Claim | None:
+        rows = list(client.query_entities("PartitionKey eq @pk", parameters={"pk": partition}))
+        head = next((r for r in rows if r["RowKey"] == HEAD), None)
+        now = _now()
+        if head is None or head["ExpiresAt"] <= now:
+            return self._create(client, partition, fingerprint, head, now)
+        if head["Fingerprint"] != fingerprint:
+            raise UnprocessableContent(
+                "This idempotency key was already used for a different request."
+            )
+        generation = str(head["Generation"])
+        results = _results(rows, generation)
+        if head["State"] == COMPLETED:
+            return Claim(partition, generation, str(head.metadata["etag"]),
+                         json.loads(head["FirstSent"]), results, completed=True)
+        if head["LeaseUntil"] > now:
+            wait = (head["LeaseUntil"] - now).total_seconds()
+            raise Conflict("A request with this idempotency key is in progress.",
+                           retry_after=max(1, min(int(wait) + 1, 10)))
+        etag = self._update(client, str(head.metadata["etag"]), partition,
+                            {"LeaseUntil": now + self._lease})
+        if etag is None:
+            return None
+        logger.info("Resuming an unfinished SMS request whose lease had ended")
+        return Claim(partition, generation, etag, json.loads(head["FirstSent"]), results)
+
+    def _create(self, client: TableClient, partition: str, fingerprint: str,
+                expired: TableEntity | None, now: dt.datetime) -> Claim | None:
+        first_sent = [rfc1123(now)]
+        generation = uuid.uuid4().hex
+        head = {
+            "PartitionKey": partition, "RowKey": HEAD, "State": PENDING,
+            "Fingerprint": fingerprint, "Generation": generation,
+            "FirstSent": json.dumps(first_sent), "LeaseUntil": now + self._lease,
+            "ExpiresAt": now + self._ttl,
+        }
+        if expired is None:
+            try:
+                etag = client.create_entity(head)["etag"]
+            except ResourceExistsError:
+                return None  # a concurrent first request won: read its record instead
+        else:
+            # A new generation: the expired record's result rows no longer count.
+            etag = self._update(client, str(expired.metadata["etag"]), partition, head,
+                                mode=UpdateMode.REPLACE)
+            if etag is None:
+                return None
+        return Claim(partition, generation, etag, first_sent)
+
+    def _update(self, client: TableClient, etag: str, partition: str, values: dict[str, Any],
+                *, mode: UpdateMode = UpdateMode.MERGE) -> str | None:
+        """Conditional head update; None when someone else changed the record first."""
+        entity = {**values, "PartitionKey": partition, "RowKey": HEAD}
+        try:
+            result = client.update_entity(entity, mode=mode, etag=etag,
+                                          match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            return None
+        return str(result["etag"])
+
+    def _write(self, claim: Claim, values: dict[str, Any],
+               page: tuple[str, dict[str, Any]] | None = None) -> None:
+        """Change the head (renewing the lease) and optionally one result row, atomically and
+        only if this invocation still holds the record."""
+        if not claim.durable:
+            return
+        head = {"PartitionKey": claim.partition, "RowKey": HEAD,
+                "LeaseUntil": _now() + self._lease, **values}
+        condition = {"mode": UpdateMode.MERGE, "etag": claim.etag,
+                     "match_condition": MatchConditions.IfNotModified}
+        operations: list[Any] = [("update", head, condition)]
+        if page is not None:
+            row_key, row = page
+            operations.append(("upsert", {"PartitionKey": claim.partition, "RowKey": row_key,
+                                          **row}, {"mode": UpdateMode.REPLACE}))
+
+        def submit(client: TableClient) -> str:
+            try:
+                return str(client.submit_transaction(operations)[0]["etag"])
+            except HttpResponseError as exc:
+                if exc.status_code == 412:
+                    raise Conflict("Another worker took over this request.",
+                                   retry_after=1) from exc
+                raise
+
+        claim.etag = self._table.call(submit)
+
+    def extend_attempts(self, claim: Claim, attempts: int) -> None:
+        """Fix the repeatabilityFirstSent of new attempts before anything is sent with them."""
+        if len(claim.first_sent) >= attempts:
+            return
+        first_sent = claim.first_sent + [rfc1123(_now())] * (attempts - len(claim.first_sent))
+        self._write(claim, {"FirstSent": json.dumps(first_sent)})
+        claim.first_sent = first_sent
+
+    def save_page(self, claim: Claim, index: int, page: Sequence[str],
+                  results: Sequence[RecipientResult]) -> None:
+        """Record the results of one ACS call; `page` lists every number of that page."""
+        claim.results.update({r.to: r for r in results})
+        if not claim.durable:
+            return
+        records = [claim.results[n].to_record() for n in page if n in claim.results]
+        self._write(claim, {}, (f"page{index:05d}", {
+            "Generation": claim.generation, "Results": json.dumps(records, separators=(",", ":")),
+        }))
+
+    def complete(self, claim: Claim) -> None:
+        self._write(claim, {"State": COMPLETED, "LeaseUntil": _EPOCH})
+        claim.completed = True
+
+    def release(self, claim: Claim) -> None:
+        """Best effort: let the next try take over at once instead of waiting out the lease."""
+        if not claim.durable or claim.completed:
+            return
+        try:
+            self._write(claim, {"LeaseUntil": _EPOCH})
+        except (ServiceError, AzureError) as exc:
+            logger.warning("Could not release an SMS record's lease (%s); it ends by itself",
+                           type(exc).__name__)
+
+
+def _results(rows: Sequence[TableEntity], generation: str) -> dict[str, RecipientResult]:
+    results: dict[str, RecipientResult] = {}
+    for row in rows:
+        if row["RowKey"] != HEAD and row.get("Generation") == generation:
+            for item in json.loads(row["Results"]):
+                result = RecipientResult.from_record(item)
+                results[result.to] = result
+    return results
