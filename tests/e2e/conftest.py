@@ -1,0 +1,111 @@
+"""End-to-end fixtures: the repository's function app under the local host, over real HTTP.
+
+The host runs as a subprocess (as `make run` runs it), so the functions' per-process caches
+and environment are their own, against the session's emulator and Azurite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
+
+from devhost.__main__ import KEY_VARIABLE
+from tests.devhost.apps import wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Functions:
+    """The running function app: base URL, key, and where its log is."""
+
+    def __init__(self, url: str, key: str, log: Path, settings: dict[str, str]) -> None:
+        self.url = url
+        self.key = key
+        self.log = log
+        self.settings = settings
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="package")
+def functions(
+    app_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Functions]:
+    """`python -m devhost` serving this repository's functions on a free loopback port."""
+    workdir = tmp_path_factory.mktemp("e2e-host")
+    suffix = uuid.uuid4().hex[:10]
+    settings = {
+        **app_settings,
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        # Tables of their own, so nothing another test wrote is seen here.
+        "IDENTITY_TABLE_NAME": f"e2eids{suffix}",
+        "SMS_IDEMPOTENCY_TABLE_NAME": f"e2eidem{suffix}",
+    }
+    settings_file = workdir / "settings.json"
+    settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+    ready_file = workdir / "ready.json"
+    log = workdir / "host.log"
+    key = uuid.uuid4().hex
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devhost", "--app-root", str(REPO_ROOT), "--port", "0",
+             "--settings-file", str(settings_file), "--ready-file", str(ready_file)],
+            cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT,
+            env={**os.environ, KEY_VARIABLE: key, "PYTHONPATH": str(REPO_ROOT)},
+        )
+
+    def ready() -> dict[str, str] | None:
+        assert process.poll() is None, log.read_text(errors="replace")
+        return json.loads(ready_file.read_text()) if ready_file.exists() else None
+
+    try:
+        published = wait_for(ready, timeout=60, what="the local host")
+        yield Functions(published["FUNCTIONS_URL"], published["FUNCTIONS_KEY"], log, settings)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def openapi(repo_root: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load((repo_root / "openapi.yaml").read_text())
+    return spec
+
+
+@pytest.fixture
+def outbox_queues(azurite: dict[str, str]) -> Iterator[dict[str, QueueClient]]:
+    """`sms-outbox` and its dead-letter queue, emptied before and after the test."""
+    connection = azurite["AZURITE_CONNECTION_STRING"]
+    queues = {
+        name: QueueClient.from_connection_string(connection, name)
+        for name in ("sms-outbox", "sms-outbox-deadletter", "sms-outbox-poison")
+    }
+    for client in queues.values():
+        _empty(client)
+    yield queues
+    for client in queues.values():
+        _empty(client)
+
+
+def _empty(client: QueueClient) -> None:
+    try:
+        client.create_queue()
+    except ResourceExistsError:
+        client.clear_messages()
