@@ -39,6 +39,8 @@ class AcsHttp:
         self.host = self.endpoint.split("://", 1)[1]
         self.key = connection_key(settings["EMULATOR_CONNECTION_STRING"])
         self.http = requests.Session()
+        # Without this, a REQUESTS_CA_BUNDLE in the environment would override `verify`.
+        self.http.trust_env = False
         self.http.verify = settings["REQUESTS_CA_BUNDLE"]
 
     def mi_token(self, resource: str = "https://communication.azure.com/",
