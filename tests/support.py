@@ -64,6 +64,10 @@ class EmulatorClient:
         token: str = self._admin("POST", "/mi/token", options)["access_token"]
         return token
 
+    def assign(self, client_id: str) -> None:
+        """Give a user-assigned managed identity a role on the emulated ACS resource."""
+        self._admin("POST", "/assignments", {"clientId": client_id})
+
     def rotate_oidc_key(self) -> None:
         self._admin("POST", "/oidc/rotate")
 
