@@ -60,8 +60,10 @@ def _minutes(value: Any) -> int:
     return minutes
 
 
-def _issue(ctx: Context, identity_id: str, scopes: list[str], minutes: int) -> dict[str, str]:
-    """Sign a user token; the caller holds the state lock and has checked the identity."""
+def _claims(ctx: Context, identity_id: str, scopes: list[str], minutes: int
+            ) -> tuple[dict[str, Any], dt.datetime]:
+    """A user token's claims and expiry; the caller holds the state lock and has checked the
+    identity. Signing happens after the lock is released: it is the slow part."""
     record = ctx.state.identities[identity_id]
     now = time.time()
     if record.tokens_revoked_at is not None:
@@ -81,6 +83,10 @@ def _issue(ctx: Context, identity_id: str, scopes: list[str], minutes: int) -> d
         "exp": int(expires.timestamp()),
     }
     record.tokens_issued += 1
+    return claims, expires
+
+
+def _signed(ctx: Context, claims: dict[str, Any], expires: dt.datetime) -> dict[str, str]:
     return {"token": ctx.resource.acs_key.sign(claims),
             "expiresOn": expires.isoformat(timespec="microseconds")}
 
@@ -101,8 +107,9 @@ def create(ctx: Context, request: Request, params: Mapping[str, str]) -> Respons
     result: dict[str, Any] = {"identity": {"id": identity_id}}
     with ctx.state.lock:
         ctx.state.identities[identity_id] = IdentityRecord(identity_id, time.time())
-        if scopes:
-            result["accessToken"] = _issue(ctx, identity_id, scopes, minutes)
+        token = _claims(ctx, identity_id, scopes, minutes) if scopes else None
+    if token is not None:
+        result["accessToken"] = _signed(ctx, *token)
     return Response(201, result)
 
 
@@ -119,7 +126,8 @@ def issue_token(ctx: Context, request: Request, params: Mapping[str, str]) -> Re
     minutes = _minutes(body.get("expiresInMinutes"))
     with ctx.state.lock:
         _owned(ctx, params["id"])
-        return Response(200, _issue(ctx, params["id"], scopes, minutes))
+        claims, expires = _claims(ctx, params["id"], scopes, minutes)
+    return Response(200, _signed(ctx, claims, expires))
 
 
 def revoke_tokens(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:

@@ -30,8 +30,10 @@ class IdentityRecord:
     tokens_issued: int = 0
 
     def public(self) -> dict[str, Any]:
-        view: dict[str, Any] = {"id": self.id, "state": "deleted" if self.deleted_at else "active",
-                                "createdAt": self.created_at, "tokensIssued": self.tokens_issued}
+        view: dict[str, Any] = {
+            "id": self.id, "state": "active" if self.deleted_at is None else "deleted",
+            "createdAt": self.created_at, "tokensIssued": self.tokens_issued,
+        }
         if self.deleted_at is not None:
             view["deletedAt"] = self.deleted_at
         if self.tokens_revoked_at is not None:
