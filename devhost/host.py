@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 from devhost.app import FunctionApp, is_disabled, load_app
 from devhost.invocation import Function
+from devhost.loader import remove_from_path
 from devhost.queues import QueueClients, QueueListener
 from devhost.web import HttpFrontServer, HttpFunction
 
@@ -42,6 +44,7 @@ class LocalHost:
         self._saved_env: dict[str, str | None] = {}
         self._server: HttpFrontServer | None = None
         self._listeners: list[QueueListener] = []
+        self._owns_path = False
 
     @property
     def url(self) -> str:
@@ -72,6 +75,7 @@ class LocalHost:
             raise
 
     def _start(self) -> None:
+        self._owns_path = str(self.root) not in sys.path
         self.app = app = load_app(self.root)
         environment = dict(os.environ)
         clients = QueueClients(environment, app.host.queues.message_encoding)
@@ -129,6 +133,8 @@ class LocalHost:
             self._server.stop()
             self._server = None
         self._restore_settings()
+        if self._owns_path:
+            remove_from_path(self.root)
 
     def __enter__(self) -> LocalHost:
         self.start()

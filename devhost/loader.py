@@ -54,6 +54,12 @@ def add_to_path(root: Path) -> None:
     importlib.invalidate_caches()
 
 
+def remove_from_path(root: Path) -> None:
+    """Undo `add_to_path` when a host stops, so a test process does not accumulate roots."""
+    while str(root) in sys.path:
+        sys.path.remove(str(root))
+
+
 def load_entry_point(spec: FunctionSpec, root: Path) -> Callable[..., Any]:
     """Import the function's module and return its entry point."""
     name = module_name(spec, root)

@@ -24,7 +24,7 @@ from devhost.routes import Route
 
 logger = logging.getLogger(__name__)
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _NEEDS_KEY = ("function", "admin", "system")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 
 import requests
@@ -297,3 +298,30 @@ def test_http_describe_lists_routes(app: AppFolder, start_host: StartHost) -> No
     host = start_host(app)
 
     assert host.describe() == [f"Item: [GET] {host.url}/api/items/{{id}}"]
+
+
+def test_http_repeated_response_headers_all_sent(app: AppFolder, start_host: StartHost) -> None:
+    app.http_function("Cookies", """
+        import azure.functions as func
+
+        def main(req: func.HttpRequest) -> func.HttpResponse:
+            response = func.HttpResponse("ok")
+            response.headers.add("Set-Cookie", "a=1")
+            response.headers.add("Set-Cookie", "b=2")
+            return response
+    """)
+    host = start_host(app)
+
+    response = requests.get(f"{host.url}/api/cookies", timeout=10)
+
+    assert response.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+
+
+def test_http_stop_removes_app_root_from_sys_path(app: AppFolder, start_host: StartHost) -> None:
+    app.http_function("Any", ECHO)
+    host = start_host(app)
+    assert str(app.root.resolve()) in sys.path
+
+    host.stop()
+
+    assert str(app.root.resolve()) not in sys.path
