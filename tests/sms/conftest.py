@@ -1,35 +1,20 @@
-"""SMS test fixtures: a send-role token, queue message builders and an output binding."""
+"""SMS fixtures: a token with the send role and the SendSms / SmsOutbox entry points."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 import pytest
 
 import SendSms
-from shared.services import get_services
+import SmsOutbox
+from tests.sms.support import Output, queue_message
 from tests.support import EmulatorClient, http_request
 
-
-class Output(func.Out[str]):
-    """An output binding parameter: azure.functions ships only the protocol, not an instance."""
-
-    def __init__(self) -> None:
-        self.value: str | None = None
-
-    def set(self, val: str) -> None:
-        self.value = val
-
-    def get(self) -> str | None:  # type: ignore[override]
-        return self.value
-
-
-def numbers(count: int, start: int = 0) -> list[str]:
-    """Distinct valid US numbers (phonenumbers and the emulator both accept them)."""
-    return [f"+1425555{i:04d}" for i in range(start, start + count)]
+SendCall = Callable[..., func.HttpResponse]
+DeliverCall = Callable[..., Output]
 
 
 @pytest.fixture
@@ -38,9 +23,8 @@ def sender_token(emulator: EmulatorClient) -> str:
 
 
 @pytest.fixture
-def send(app_env: dict[str, str], sender_token: str
-         ) -> Callable[..., func.HttpResponse]:
-    """POST /api/sms through the function's entry point."""
+def send(app_env: dict[str, str], sender_token: str) -> SendCall:
+    """POST /api/sms through the function's entry point, with the send-role token by default."""
 
     def call(body: Any = None, *, key: str | None = None, token: str | None = sender_token,
              raw: bytes | None = None, headers: dict[str, str] | None = None
@@ -54,11 +38,32 @@ def send(app_env: dict[str, str], sender_token: str
     return call
 
 
-def queue_message(body: Any, *, id: str = "msg-1", dequeue_count: int = 1) -> func.QueueMessage:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return func.QueueMessage(id=id, body=raw, dequeue_count=dequeue_count)
+@pytest.fixture
+def opt_out(emulator: EmulatorClient) -> Callable[[list[str]], None]:
+    """Opt numbers out of the emulator's SMS_FROM through the ACS opt-out API itself."""
+
+    def call(recipients: list[str]) -> None:
+        response = emulator.http.post(
+            f"{emulator.settings['ACS_ENDPOINT']}/sms/optouts:add",
+            params={"api-version": "2026-01-23"},
+            json={"from": emulator.settings["SMS_FROM"],
+                  "recipients": [{"to": n} for n in recipients]},
+            headers={"Authorization": f"Bearer {emulator.managed_identity_token()}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        assert all(item["httpStatusCode"] == 200 for item in response.json()["value"])
+
+    return call
 
 
 @pytest.fixture
-def services(app_env: dict[str, str]) -> Iterator[Any]:
-    yield get_services()
+def deliver(app_env: dict[str, str]) -> DeliverCall:
+    """Deliver one sms-outbox message to SmsOutbox.main; returns the dead-letter binding."""
+
+    def call(body: Any, *, id: str = "msg-1", dequeue_count: int = 1) -> Output:
+        out = Output()
+        SmsOutbox.main(queue_message(body, id=id, dequeue_count=dequeue_count), out)
+        return out
+
+    return call

@@ -1,0 +1,230 @@
+"""SmsOutbox against the emulator and Azurite: redelivery, crashes, dead letters, retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Any
+
+import pytest
+
+from shared.errors import Conflict, UpstreamUnavailable
+from shared.services import get_services, use_services
+from shared.settings import Settings
+from shared.sms_queue import QUEUE_SCOPE
+from shared.sms_request import SmsRequest
+from shared.sms_store import IdempotencyStore
+from shared.tables import LazyTable, build_service_client
+from tests.sms.conftest import DeliverCall
+from tests.sms.support import numbers, sent_to
+from tests.support import EmulatorClient
+
+BODY = {"to": numbers(3), "message": "Your parcel is on its way"}
+
+
+def _store(app_env: dict[str, str], **options: Any) -> IdempotencyStore:
+    """A second handle on the function app's idempotency table, as another worker has."""
+    settings = Settings.from_env()
+    service = build_service_client(settings.identity_table, get_services().credential)
+    return IdempotencyStore(LazyTable(service, settings.idempotency_table_name), **options)
+
+
+def test_outbox_message_sent_once_per_recipient(deliver: DeliverCall,
+                                                emulator: EmulatorClient) -> None:
+    out = deliver(BODY)
+
+    assert out.value is None
+    assert sent_to(emulator.sms()) == sorted(BODY["to"])
+
+
+@pytest.mark.parametrize("crash_in", ["save_page", "complete"])
+def test_outbox_delivered_three_times_with_crash_one_sms_per_recipient(
+    deliver: DeliverCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    crash_in: str,
+) -> None:
+    """The only mock in these tests: the step that records ACS's answer raises once, as if the
+    worker died after ACS accepted the messages and before the record said so."""
+    real = getattr(IdempotencyStore, crash_in)
+    crashes: list[str] = []
+
+    def crash_once(self: IdempotencyStore, *args: Any, **kwargs: Any) -> Any:
+        if not crashes:
+            crashes.append(crash_in)
+            raise RuntimeError("simulated crash")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyStore, crash_in, crash_once)
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        deliver(BODY, dequeue_count=1)
+    assert len(emulator.sms()) == 3  # ACS accepted before the crash
+    assert deliver(BODY, dequeue_count=2).value is None
+    assert deliver(BODY, dequeue_count=3).value is None
+
+    assert crashes == [crash_in]
+    assert sent_to(emulator.sms()) == sorted(BODY["to"])
+    # A crash before the results were recorded makes the retry repeat the call (ACS drops the
+    # repeats); after they were recorded, nothing is sent again. The third is a replay.
+    assert emulator.counters()["sms.send"] == (2 if crash_in == "save_page" else 1)
+
+
+def test_outbox_idempotency_key_spans_message_ids(deliver: DeliverCall,
+                                                  emulator: EmulatorClient) -> None:
+    body = {**BODY, "idempotencyKey": "order-7-shipped"}
+
+    deliver(body, id="first")
+    deliver(body, id="second")
+
+    assert len(emulator.sms()) == 3
+    assert emulator.counters()["sms.send"] == 1
+
+
+def test_outbox_other_message_ids_without_key_both_sent(deliver: DeliverCall,
+                                                        emulator: EmulatorClient) -> None:
+    deliver(BODY, id="a")
+    deliver(BODY, id="b")
+
+    assert len(emulator.sms()) == 6
+
+
+def test_outbox_250_recipients_three_acs_calls(deliver: DeliverCall,
+                                               emulator: EmulatorClient) -> None:
+    deliver({"to": numbers(250), "message": "bulk"})
+
+    assert emulator.counters()["sms.send"] == 3
+    assert sent_to(emulator.sms()) == sorted(numbers(250))
+
+
+def test_outbox_acs_unavailable_raises_then_redelivery_sends(
+    deliver: DeliverCall, emulator: EmulatorClient
+) -> None:
+    emulator.fault("sms.send", 429, count=1, retryAfter=120)
+
+    with pytest.raises(UpstreamUnavailable):
+        deliver(BODY, dequeue_count=1)
+    assert emulator.sms() == []
+
+    assert deliver(BODY, dequeue_count=2).value is None
+    assert sent_to(emulator.sms()) == sorted(BODY["to"])
+
+
+def test_outbox_lease_held_by_other_worker_raises(
+    deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
+) -> None:
+    other = _store(app_env)
+    request = SmsRequest.parse(BODY, Settings.from_env())
+    other.claim(QUEUE_SCOPE, "msg-1", request.fingerprint())
+
+    with pytest.raises(Conflict):
+        deliver(BODY)
+
+    assert emulator.counters()["sms.send"] == 0
+
+
+def test_outbox_expired_lease_taken_over_sent_once(
+    deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
+) -> None:
+    # A worker that claimed the message and died without a word: its lease runs out.
+    dead = _store(app_env, lease=dt.timedelta(seconds=1))
+    dead.claim(QUEUE_SCOPE, "msg-1", SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
+    time.sleep(1.2)
+
+    assert deliver(BODY).value is None
+
+    assert sent_to(emulator.sms()) == sorted(BODY["to"])
+
+
+def test_outbox_stale_holder_write_after_takeover_conflict(
+    deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
+) -> None:
+    stale = _store(app_env, lease=dt.timedelta(seconds=1))
+    claim = stale.claim(QUEUE_SCOPE, "msg-1",
+                        SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
+    time.sleep(1.2)
+    deliver(BODY)  # takes the record over and completes it
+
+    with pytest.raises(Conflict):
+        stale.complete(claim)
+
+
+def _too_many() -> dict[str, Any]:
+    return {"to": numbers(1001), "message": "x"}
+
+
+BAD_MESSAGES: list[tuple[str, Any]] = [
+    ("not-json", b"send it to +14255550100"),
+    ("not-utf8", b"\xff\xfe{\x00"),
+    ("json-array", [BODY]),
+    ("json-string", "hello"),
+    ("json-null", None),
+    ("no-to", {"message": "x"}),
+    ("empty-to", {"to": [], "message": "x"}),
+    ("to-number", {"to": 14255550100, "message": "x"}),
+    ("to-not-e164", {"to": ["4255550100"], "message": "x"}),
+    ("to-letters", {"to": ["+1425CALLNOW"], "message": "x"}),
+    ("to-object", {"to": [{"to": "+14255550100"}], "message": "x"}),
+    ("too-many", _too_many()),
+    ("no-message", {"to": numbers(1)}),
+    ("empty-message", {"to": numbers(1), "message": ""}),
+    ("blank-message", {"to": numbers(1), "message": "   "}),
+    ("long-message", {"to": numbers(1), "message": "x" * 2049}),
+    ("message-list", {"to": numbers(1), "message": ["x"]}),
+    ("tag-number", {"to": numbers(1), "message": "x", "tag": 5}),
+    ("tag-long", {"to": numbers(1), "message": "x", "tag": "t" * 129}),
+    ("report-string", {"to": numbers(1), "message": "x", "enableDeliveryReport": "yes"}),
+    ("unknown-field", {"to": numbers(1), "message": "x", "from": "+18005550100"}),
+    ("key-number", {"to": numbers(1), "message": "x", "idempotencyKey": 7}),
+    ("key-control", {"to": numbers(1), "message": "x", "idempotencyKey": "a\nb"}),
+    ("key-long", {"to": numbers(1), "message": "x", "idempotencyKey": "k" * 201}),
+]
+
+
+@pytest.mark.parametrize(("case", "body"), BAD_MESSAGES, ids=[c for c, _ in BAD_MESSAGES])
+def test_outbox_malformed_message_dead_lettered_not_sent(
+    deliver: DeliverCall, emulator: EmulatorClient, case: str, body: Any
+) -> None:
+    out = deliver(body, id=f"bad-{case}", dequeue_count=2)
+
+    assert out.value is not None
+    letter = json.loads(out.value)
+    assert letter["messageId"] == f"bad-{case}" and letter["dequeueCount"] == 2
+    assert letter["reason"] and "Traceback" not in out.value
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    if letter["bodyEncoding"] == "utf-8":
+        assert letter["body"].encode() == raw
+    else:
+        assert letter["body"] == "//57AA=="
+    assert emulator.counters()["sms.send"] == 0 and emulator.sms() == []
+
+
+def test_outbox_malformed_message_field_errors_pointed(deliver: DeliverCall) -> None:
+    out = deliver({"to": ["+14255550100", "nope"], "message": "", "colour": "red"})
+
+    assert out.value is not None
+    pointers = {e["pointer"] for e in json.loads(out.value)["errors"]}
+    assert pointers == {"/to/1", "/message", "/colour"}
+
+
+def test_outbox_key_reused_for_other_content_dead_lettered(
+    deliver: DeliverCall, emulator: EmulatorClient
+) -> None:
+    deliver({**BODY, "idempotencyKey": "k"}, id="one")
+
+    out = deliver({**BODY, "message": "changed", "idempotencyKey": "k"}, id="two")
+
+    assert out.value is not None and json.loads(out.value)["messageId"] == "two"
+    assert len(emulator.sms()) == 3
+
+
+def test_outbox_country_outside_allowlist_dead_lettered(
+    deliver: DeliverCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_ALLOWED_COUNTRY_CODES", "US,CA")
+    use_services(None)
+
+    out = deliver({"to": ["+14255550100", "+442071838750"], "message": "x"})
+
+    assert out.value is not None
+    assert [e["pointer"] for e in json.loads(out.value)["errors"]] == ["/to/1"]
+    assert emulator.sms() == []
