@@ -18,6 +18,8 @@ class EmulatorClient:
         self.admin = settings["EMULATOR_ADMIN"].rstrip("/")
         self.issuer = settings["AUTH_ISSUER"].rstrip("/")
         self.http = requests.Session()
+        # An inherited REQUESTS_CA_BUNDLE would override `verify`: trust this emulator's CA only.
+        self.http.trust_env = False
         self.http.verify = settings["REQUESTS_CA_BUNDLE"]
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
