@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def render(settings: Mapping[str, str], settings_file: Path, runner: str) -> str
         "-d '{body}' | python -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     )
     enqueue = (
-        "python -c \"import base64, json; from azure.storage.queue import QueueClient; "
+        f"{shlex.quote(sys.executable)} -c \"import base64, json; "
+        "from azure.storage.queue import QueueClient; "
         f"s = json.load(open({str(settings_file)!r})); "
         "q = QueueClient.from_connection_string(s['AZURITE_CONNECTION_STRING'], 'sms-outbox'); "
         "q.send_message(base64.b64encode(json.dumps({'to': '+14255550123', "

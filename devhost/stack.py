@@ -189,7 +189,7 @@ def running(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], subproce
             stop_process(process)
         for service in reversed(services):
             service.stop()
-        logger.info("stopped")
+        logger.info("every process started here is stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             returncode = process.wait()
             raise StackError(f"the functions exited with status {returncode}")
     except Stopped as stop:
-        logger.info("%s received: stopping", stop)
+        logger.info("stopped on %s", stop)
         return 0
     except (StackError, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
