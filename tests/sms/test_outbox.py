@@ -12,6 +12,7 @@ import pytest
 from shared.errors import Conflict, UpstreamUnavailable
 from shared.services import get_services, use_services
 from shared.settings import Settings
+from shared.sms_acs import RecipientResult
 from shared.sms_queue import QUEUE_SCOPE
 from shared.sms_request import SmsRequest
 from shared.sms_store import IdempotencyStore
@@ -228,3 +229,40 @@ def test_outbox_country_outside_allowlist_dead_lettered(
     assert out.value is not None
     assert [e["pointer"] for e in json.loads(out.value)["errors"]] == ["/to/1"]
     assert emulator.sms() == []
+
+
+def test_outbox_recorded_retryable_failure_resent_as_next_attempt(
+    deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
+) -> None:
+    """ACS said one recipient failed 503 (the emulator cannot answer that per recipient, so
+    another worker records it through the store); the retry resends only that one, under a new
+    repeatability id, plus the recipient never tried."""
+    first, failed, untried = BODY["to"]
+    other = _store(app_env)
+    claim = other.claim(QUEUE_SCOPE, "msg-1",
+                        SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
+    other.save_page(claim, 0, BODY["to"], [
+        RecipientResult(first, True, 202, message_id="earlier"),
+        RecipientResult(failed, False, 503, error="Service unavailable"),
+    ])
+    other.release(claim)
+
+    assert deliver(BODY).value is None
+
+    sent = {entry["to"]: entry for entry in emulator.sms()}
+    assert sorted(sent) == sorted([failed, untried])
+    assert sent[failed]["repeatabilityRequestId"] == claim.request_id(failed, 1)
+    assert sent[untried]["repeatabilityRequestId"] == claim.request_id(untried, 0)
+
+
+def test_outbox_expired_record_sent_again(deliver: DeliverCall, emulator: EmulatorClient,
+                                          app_env: dict[str, str]) -> None:
+    old = _store(app_env, ttl=dt.timedelta(seconds=1))
+    claim = old.claim(QUEUE_SCOPE, "msg-1",
+                      SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
+    old.complete(claim)
+    time.sleep(1.2)
+
+    deliver(BODY)
+
+    assert sent_to(emulator.sms()) == sorted(BODY["to"])
