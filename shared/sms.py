@@ -8,6 +8,7 @@ so a resumed or retried send is dropped by ACS; recorded successes are never sen
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 INVALID_NUMBER = "Not a valid phone number; not sent."
 NOT_SENT = "Not sent yet; retry with the same idempotency key."
+# Results are stored when the record completes or is released, and every few seconds on the
+# way for large requests. A crash before they are stored only makes the retry repeat those
+# sends under the same repeatability ids, which ACS drops within its 5-minute window.
+CHECKPOINT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class SmsService:
             return
         self._store.extend_attempts(claim, max(attempt for _, attempt in plan) + 1)
         attempts = dict(plan)
+        saved = time.monotonic()
         # Pages are fixed slices of the recipients, so a retry resends within the same pages.
         for start in range(0, len(sendable), MAX_PER_CALL):
             page = sendable[start:start + MAX_PER_CALL]
@@ -113,8 +119,10 @@ class SmsService:
                 for n in page if n in attempts
             ]
             if batch:
-                results = self._client.send(content, batch)
-                self._store.save_page(claim, start // MAX_PER_CALL, page, results)
+                claim.record(start // MAX_PER_CALL, page, self._client.send(content, batch))
+                if time.monotonic() - saved >= CHECKPOINT_SECONDS:
+                    self._store.checkpoint(claim)
+                    saved = time.monotonic()
 
     @staticmethod
     def _outcome(request: SmsRequest, claim: Claim) -> SmsOutcome:

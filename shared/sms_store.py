@@ -2,7 +2,8 @@
 one row of per-recipient results per ACS call, every change conditional on the head's ETag.
 
 One partition per record (a hash of scope and key): `head` holds state, request fingerprint,
-lease, expiry and the repeatabilityFirstSent of each attempt; `page00000`.. hold results.
+lease, expiry and the repeatabilityFirstSent of each attempt; `page00000`.. hold the results
+of each 100-recipient page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 
 from azure.core import MatchConditions
@@ -39,6 +41,7 @@ PENDING, COMPLETED = "pending", "completed"
 LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ROWS_PER_WRITE = 99  # a Table transaction holds at most 100 operations, one is the head
 
 
 def _now() -> dt.datetime:
@@ -60,12 +63,19 @@ class Claim:
     results: dict[str, RecipientResult] = field(default_factory=dict)
     completed: bool = False
     durable: bool = True
+    # Pages (index -> their numbers) whose results are known here but not yet stored.
+    unsaved: dict[int, Sequence[str]] = field(default_factory=dict)
 
     @classmethod
     def ephemeral(cls) -> Claim:
         """No Idempotency-Key: nothing stored; repeatability still covers transport retries."""
         return cls(partition=uuid.uuid4().hex, generation="", etag="",
                    first_sent=[rfc1123(_now())], durable=False)
+
+    def record(self, index: int, page: Sequence[str], results: Sequence[RecipientResult]) -> None:
+        """Note one ACS call's results; the store writes them at the next checkpoint."""
+        self.results.update({r.to: r for r in results})
+        self.unsaved[index] = page
 
     def request_id(self, number: str, attempt: int) -> str:
         """The recipient's repeatabilityRequestId: the same for every try of one attempt."""
@@ -154,32 +164,33 @@ class IdempotencyStore:
             return None
         return str(result["etag"])
 
-    def _write(self, claim: Claim, values: dict[str, Any],
-               page: tuple[str, dict[str, Any]] | None = None) -> None:
-        """Change the head (renewing the lease) and optionally one result row, atomically and
-        only if this invocation still holds the record."""
+    def _write(self, claim: Claim, values: dict[str, Any]) -> None:
+        """Write the claim's unsaved result rows and change its head (renewing the lease), only
+        if this invocation still holds the record; a transaction takes at most 100 rows."""
         if not claim.durable:
             return
-        head = {"PartitionKey": claim.partition, "RowKey": HEAD,
-                "LeaseUntil": _now() + self._lease, **values}
-        condition = {"mode": UpdateMode.MERGE, "etag": claim.etag,
-                     "match_condition": MatchConditions.IfNotModified}
-        operations: list[Any] = [("update", head, condition)]
-        if page is not None:
-            row_key, row = page
-            operations.append(("upsert", {"PartitionKey": claim.partition, "RowKey": row_key,
-                                          **row}, {"mode": UpdateMode.REPLACE}))
+        pages = sorted(claim.unsaved.items())
+        chunks = [pages[i:i + _ROWS_PER_WRITE]
+                  for i in range(0, len(pages), _ROWS_PER_WRITE)] or [[]]
+        for chunk in chunks:
+            head = {"PartitionKey": claim.partition, "RowKey": HEAD,
+                    "LeaseUntil": _now() + self._lease, **(values if chunk is chunks[-1] else {})}
+            operations: list[Any] = [("update", head, {
+                "mode": UpdateMode.MERGE, "etag": claim.etag,
+                "match_condition": MatchConditions.IfNotModified,
+            })]
+            operations += [("upsert", self._page_row(claim, index, page),
+                            {"mode": UpdateMode.REPLACE}) for index, page in chunk]
+            claim.etag = self._table.call(partial(_submit, operations=operations))
+            for index, _ in chunk:
+                del claim.unsaved[index]
 
-        def submit(client: TableClient) -> str:
-            try:
-                return str(client.submit_transaction(operations)[0]["etag"])
-            except HttpResponseError as exc:
-                if exc.status_code == 412:
-                    raise Conflict("Another worker took over this request.",
-                                   retry_after=1) from exc
-                raise
-
-        claim.etag = self._table.call(submit)
+    @staticmethod
+    def _page_row(claim: Claim, index: int, page: Sequence[str]) -> dict[str, Any]:
+        records = [claim.results[n].to_record() for n in page if n in claim.results]
+        return {"PartitionKey": claim.partition, "RowKey": f"page{index:05d}",
+                "Generation": claim.generation,
+                "Results": json.dumps(records, separators=(",", ":"))}
 
     def extend_attempts(self, claim: Claim, attempts: int) -> None:
         """Fix the repeatabilityFirstSent of new attempts before anything is sent with them."""
@@ -189,16 +200,10 @@ class IdempotencyStore:
         self._write(claim, {"FirstSent": json.dumps(first_sent)})
         claim.first_sent = first_sent
 
-    def save_page(self, claim: Claim, index: int, page: Sequence[str],
-                  results: Sequence[RecipientResult]) -> None:
-        """Record the results of one ACS call; `page` lists every number of that page."""
-        claim.results.update({r.to: r for r in results})
-        if not claim.durable:
-            return
-        records = [claim.results[n].to_record() for n in page if n in claim.results]
-        self._write(claim, {}, (f"page{index:05d}", {
-            "Generation": claim.generation, "Results": json.dumps(records, separators=(",", ":")),
-        }))
+    def checkpoint(self, claim: Claim) -> None:
+        """Save the results recorded so far, so a much later retry need not repeat them."""
+        if claim.unsaved:
+            self._write(claim, {})
 
     def complete(self, claim: Claim) -> None:
         self._write(claim, {"State": COMPLETED, "LeaseUntil": _EPOCH})
@@ -213,6 +218,15 @@ class IdempotencyStore:
         except (ServiceError, AzureError) as exc:
             logger.warning("Could not release an SMS record's lease (%s); it ends by itself",
                            type(exc).__name__)
+
+
+def _submit(client: TableClient, *, operations: list[Any]) -> str:
+    try:
+        return str(client.submit_transaction(operations)[0]["etag"])
+    except HttpResponseError as exc:
+        if exc.status_code == 412:
+            raise Conflict("Another worker took over this request.", retry_after=1) from exc
+        raise
 
 
 def _results(rows: Sequence[TableEntity], generation: str) -> dict[str, RecipientResult]:

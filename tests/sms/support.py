@@ -30,7 +30,7 @@ def numbers(count: int, start: int = 0) -> list[str]:
 def queue_message(body: Any, *, id: str = "msg-1", dequeue_count: int = 1) -> QueueMessage:
     """A trigger message as the Python worker builds it (the class that has dequeue_count)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return QueueMessage(id=id, body=raw, dequeue_count=dequeue_count)
+    return QueueMessage(id=id, body=raw, dequeue_count=dequeue_count)  # type: ignore[no-untyped-call]
 
 
 def sent_to(outbox: list[dict[str, Any]]) -> list[str]:

@@ -39,35 +39,51 @@ def test_outbox_message_sent_once_per_recipient(deliver: DeliverCall,
     assert sent_to(emulator.sms()) == sorted(BODY["to"])
 
 
-@pytest.mark.parametrize("crash_in", ["save_page", "complete"])
+class WorkerKilled(BaseException):
+    """Like a killed process: not an Exception, so no cleanup in the service runs."""
+
+
+@pytest.mark.parametrize("crash", [RuntimeError, WorkerKilled], ids=["error", "killed"])
 def test_outbox_delivered_three_times_with_crash_one_sms_per_recipient(
     deliver: DeliverCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
-    crash_in: str,
+    app_env: dict[str, str], crash: type[BaseException],
 ) -> None:
-    """The only mock in these tests: the step that records ACS's answer raises once, as if the
-    worker died after ACS accepted the messages and before the record said so."""
-    real = getattr(IdempotencyStore, crash_in)
+    """The only mock in these tests: the record-completion step raises once, after ACS
+    accepted the messages and before the record says so."""
+    real = IdempotencyStore.complete
     crashes: list[str] = []
 
-    def crash_once(self: IdempotencyStore, *args: Any, **kwargs: Any) -> Any:
+    def crash_once(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
         if not crashes:
-            crashes.append(crash_in)
-            raise RuntimeError("simulated crash")
-        return real(self, *args, **kwargs)
+            crashes.append("complete")
+            raise crash("simulated crash")
+        real(self, *args, **kwargs)
 
-    monkeypatch.setattr(IdempotencyStore, crash_in, crash_once)
+    monkeypatch.setattr(IdempotencyStore, "complete", crash_once)
 
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with pytest.raises(crash, match="simulated crash"):
         deliver(BODY, dequeue_count=1)
     assert len(emulator.sms()) == 3  # ACS accepted before the crash
+    if crash is WorkerKilled:
+        _end_lease(app_env, "msg-1")  # the dead worker's lease runs out (130 s) at once
     assert deliver(BODY, dequeue_count=2).value is None
     assert deliver(BODY, dequeue_count=3).value is None
 
-    assert crashes == [crash_in]
+    assert crashes == ["complete"]
     assert sent_to(emulator.sms()) == sorted(BODY["to"])
-    # A crash before the results were recorded makes the retry repeat the call (ACS drops the
-    # repeats); after they were recorded, nothing is sent again. The third is a replay.
-    assert emulator.counters()["sms.send"] == (2 if crash_in == "save_page" else 1)
+    # An error releases the record with the results it knows, so the second delivery only
+    # completes it. A killed worker stored nothing: the second delivery repeats the call under
+    # the same repeatability ids and ACS drops the repeats. The third delivery is a replay.
+    assert emulator.counters()["sms.send"] == (1 if crash is RuntimeError else 2)
+
+
+def _end_lease(app_env: dict[str, str], key: str) -> None:
+    settings = Settings.from_env()
+    service = build_service_client(settings.identity_table, get_services().credential)
+    service.get_table_client(settings.idempotency_table_name).update_entity({
+        "PartitionKey": IdempotencyStore.partition(QUEUE_SCOPE, key), "RowKey": "head",
+        "LeaseUntil": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+    })
 
 
 def test_outbox_idempotency_key_spans_message_ids(deliver: DeliverCall,
@@ -241,7 +257,7 @@ def test_outbox_recorded_retryable_failure_resent_as_next_attempt(
     other = _store(app_env)
     claim = other.claim(QUEUE_SCOPE, "msg-1",
                         SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
-    other.save_page(claim, 0, BODY["to"], [
+    claim.record(0, BODY["to"], [
         RecipientResult(first, True, 202, message_id="earlier"),
         RecipientResult(failed, False, 503, error="Service unavailable"),
     ])

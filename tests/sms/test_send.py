@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.sms_store import IdempotencyStore
+from shared.sms_acs import SmsClient
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body
@@ -152,20 +152,21 @@ def test_send_partial_failure_retry_resends_only_unsent(
 ) -> None:
     """ACS throttles after the first of three calls; the retry sends only the other 150.
 
-    The fault is armed by wrapping the real save_page (no outcome is faked): once the first
-    call's results are recorded, ACS answers the next call 429 with a Retry-After beyond the
-    client's time bound, so it is not retried in-process.
+    The fault is armed by wrapping the real send (no outcome is faked): once the first call
+    returns, ACS answers the next one 429 with a Retry-After beyond the client's time bound,
+    so it is not retried in-process.
     """
-    real_save = IdempotencyStore.save_page
-    saved: list[int] = []
+    real_send = SmsClient.send
+    calls: list[int] = []
 
-    def save_then_break_acs(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
-        real_save(self, *args, **kwargs)
-        saved.append(1)
-        if len(saved) == 1:
+    def send_then_break_acs(self: SmsClient, *args: Any, **kwargs: Any) -> Any:
+        result = real_send(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
             emulator.fault("sms.send", 429, count=1, retryAfter=60)
+        return result
 
-    monkeypatch.setattr(IdempotencyStore, "save_page", save_then_break_acs)
+    monkeypatch.setattr(SmsClient, "send", send_then_break_acs)
     body = {"to": numbers(250), "message": "partial"}
 
     failed = send(body, key="partial-1")
