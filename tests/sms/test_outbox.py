@@ -282,3 +282,40 @@ def test_outbox_expired_record_sent_again(deliver: DeliverCall, emulator: Emulat
     deliver(BODY)
 
     assert sent_to(emulator.sms()) == sorted(BODY["to"])
+
+
+def test_outbox_checkpointed_pages_not_resent_after_kill(
+    deliver: DeliverCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    app_env: dict[str, str],
+) -> None:
+    """With a checkpoint after every call, a worker killed before completion leaves every
+    page's results stored: the redelivery sends nothing at all."""
+    monkeypatch.setattr("shared.sms.CHECKPOINT_SECONDS", 0.0)
+
+    def killed(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
+        raise WorkerKilled("simulated crash")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(IdempotencyStore, "complete", killed)
+        with pytest.raises(WorkerKilled):
+            deliver({"to": numbers(250), "message": "bulk"})
+    _end_lease(app_env, "msg-1")
+
+    assert deliver({"to": numbers(250), "message": "bulk"}, dequeue_count=2).value is None
+
+    assert emulator.counters()["sms.send"] == 3
+    assert sent_to(emulator.sms()) == sorted(numbers(250))
+
+
+def test_store_more_pages_than_one_transaction_all_recorded(app_env: dict[str, str]) -> None:
+    store = _store(app_env)
+    claim = store.claim(QUEUE_SCOPE, "many-pages", "fingerprint")
+    pages = [[f"+1425555{i:04d}"] for i in range(130)]
+    for index, page in enumerate(pages):
+        claim.record(index, page, [RecipientResult(page[0], True, 202, message_id=str(index))])
+
+    store.complete(claim)
+
+    replay = store.claim(QUEUE_SCOPE, "many-pages", "fingerprint")
+    assert replay.completed and len(replay.results) == 130
+    assert replay.results["+14255550129"].message_id == "129"
