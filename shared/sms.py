@@ -37,7 +37,7 @@ class SmsOutcome:
         return 202 if all(r.successful for r in self.results) else 207
 
     @property
-    def retryable(self) -> int:
+    def retryable_count(self) -> int:
         return sum(r.retryable for r in self.results)
 
     def to_json(self) -> dict[str, list[dict[str, object]]]:
@@ -83,7 +83,7 @@ class SmsService:
         try:
             self._send_due(request, content, claim)
             outcome = self._outcome(request, claim)
-            if outcome.retryable:
+            if outcome.retryable_count:
                 self._store.release(claim)
             else:
                 self._store.complete(claim)

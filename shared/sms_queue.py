@@ -32,10 +32,10 @@ def handle_outbox_message(msg: func.QueueMessage, deadletter: func.Out[str],
         deadletter.set(json.dumps(dead_letter(msg, error)))
         logger.warning("sms-outbox message %s dead-lettered: %s", msg.id, error.detail)
         return
-    if outcome.retryable:
+    if outcome.retryable_count:
         # The host redelivers the message; the record makes the retry send only these.
         raise UpstreamUnavailable(
-            f"{outcome.retryable} recipient(s) were throttled or failed in ACS; retrying."
+            f"{outcome.retryable_count} recipient(s) were throttled or failed in ACS; retrying."
         )
     logger.info("sms-outbox message %s done: %d of %d recipients accepted", msg.id,
                 sum(r.successful for r in outcome.results), len(outcome.results))
