@@ -17,7 +17,7 @@ from shared.settings import Settings
 
 MESSAGE_MAX = 2048
 TAG_MAX = 128
-KEY_MAX = 200
+KEY_MAX = 128
 # Loose on purpose: E.164 written with the usual separators; phonenumbers does the real parse.
 _NUMBER_SHAPE = re.compile(r"^\+[0-9 ()\-.]{2,30}$")
 # Printable ASCII only: the key is stored, hashed and echoed in logs never, but kept sane.
@@ -125,7 +125,7 @@ def _parse_number(item: Any) -> phonenumbers.PhoneNumber | None:
 
 
 def parse_idempotency_key(value: Any, *, pointer: str | None = None) -> str | None:
-    """An Idempotency-Key header (or the queue's `idempotencyKey`): absent, or 1..200 printable
+    """An Idempotency-Key header (or the queue's `idempotencyKey`): absent, or 1..128 printable
     ASCII characters."""
     if value is None:
         return None
