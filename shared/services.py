@@ -27,6 +27,10 @@ from shared.tokens import TokenService
 
 logger = logging.getLogger(__name__)
 
+# azure-core logs every request's (redacted) headers at INFO: one Table or ACS call would
+# add a dozen lines per invocation to Application Insights. Its warnings still come through.
+_QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy",)
+
 
 @dataclass(frozen=True)
 class Services:
@@ -39,6 +43,8 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
         credential = build_credential(settings.azure_client_id)
         acs = AcsClient(settings.acs_endpoint, credential, retry_seconds=settings.acs_retry_seconds)
         tables = build_service_client(settings.identity_table, credential)
