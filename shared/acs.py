@@ -57,18 +57,27 @@ class BoundedRetryPolicy(RetryPolicy[Any, Any]):
 
     A Retry-After (or backoff) that would end beyond the deadline stops retrying at once, so
     the caller can pass the server's Retry-After on instead of timing out inside a function.
+    A request sent with `acs_idempotent=False` is not retried on 500/504, whose outcome is
+    unknown (429 and 503 mean ACS did not act on it).
     """
 
     def __init__(self, *, budget_seconds: float, **kwargs: Any) -> None:
-        super().__init__(timeout=max(budget_seconds, 0.001), **kwargs)
+        # azure-core's own `timeout` also clamps each attempt's connect timeout to what is
+        # left of it, so it must leave room for a whole attempt after the retry budget.
+        super().__init__(timeout=budget_seconds + CONNECT_TIMEOUT + READ_TIMEOUT, **kwargs)
         self.budget_seconds = budget_seconds
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         request.context["acs_deadline"] = time.monotonic() + self.budget_seconds
+        request.context["acs_idempotent"] = request.context.options.pop("acs_idempotent", True)
         return super().send(request)
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if not super().is_retry(settings, response):
+            return False
+        if not response.context["acs_idempotent"] and response.http_response.status_code in (
+            500, 504,
+        ):
             return False
         wait = self.get_retry_after(response)
         if wait is None:
@@ -105,9 +114,6 @@ class AcsClient:
             self.endpoint, policies=policies, transport=transport
         )
 
-    def close(self) -> None:
-        self._client.close()
-
     def send(
         self,
         method: str,
@@ -115,9 +121,13 @@ class AcsClient:
         *,
         api_version: str,
         body: Any = None,
-        retry_on_connection_error: bool = True,
+        idempotent: bool = True,
     ) -> HttpResponse:
-        """Send one request; transport and credential failures become typed errors."""
+        """Send one request; transport and credential failures become typed errors.
+
+        A request that is not `idempotent` is not retried when its outcome is unknown
+        (connection lost after sending, 500, 504).
+        """
         request = HttpRequest(
             method,
             f"{self.endpoint}{path}",
@@ -126,7 +136,7 @@ class AcsClient:
             headers={"Accept": "application/json"},
         )
         methods = ["GET", "PUT", "DELETE", "HEAD", "OPTIONS"]
-        if retry_on_connection_error:
+        if idempotent:
             methods.append("POST")
         try:
             return self._client.send_request(
@@ -134,6 +144,7 @@ class AcsClient:
                 retry_on_methods=methods,
                 connection_timeout=CONNECT_TIMEOUT,
                 read_timeout=READ_TIMEOUT,
+                acs_idempotent=idempotent,
             )
         except ClientAuthenticationError as exc:
             logger.error("Could not get a managed identity token for ACS: %s", type(exc).__name__)
@@ -149,12 +160,18 @@ class AcsClient:
             ) from exc
 
     def _call(self, operation: str, method: str, path: str, *, body: Any = None,
-              expect: int, retry_on_connection_error: bool = True) -> Any:
+              expect: int, idempotent: bool = True) -> Any:
         response = self.send(method, path, api_version=IDENTITY_API_VERSION, body=body,
-                             retry_on_connection_error=retry_on_connection_error)
+                             idempotent=idempotent)
         if response.status_code != expect:
             raise error_from_response(operation, response)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            logger.error("ACS %s answered %s with a body that is not JSON", operation, expect)
+            raise UpstreamError("Azure Communication Services answered unexpectedly.") from exc
 
     def create_identity(
         self, *, scopes: Sequence[str] = (), expires_in_minutes: int | None = None
@@ -164,13 +181,14 @@ class AcsClient:
             body["createTokenWithScopes"] = list(scopes)
             if expires_in_minutes is not None:
                 body["expiresInMinutes"] = expires_in_minutes
-        # A connection error after the request left could create an identity nobody maps;
-        # not retrying it keeps that window to one attempt.
+        # A lost response could mean an identity was created that nobody maps: such an
+        # outcome is not retried, which keeps that window to one attempt.
         data = self._call("identity.create", "POST", "/identities", body=body, expect=201,
-                          retry_on_connection_error=False)
-        token = data.get("accessToken")
+                          idempotent=False)
+        identity = data.get("identity") if isinstance(data, dict) else None
+        token = data.get("accessToken") if isinstance(data, dict) else None
         return CreatedIdentity(
-            id=_string(data.get("identity", {}).get("id"), "identity.id"),
+            id=_string(identity.get("id") if isinstance(identity, dict) else None, "identity.id"),
             access_token=_access_token(token) if token else None,
         )
 

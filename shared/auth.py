@@ -1,7 +1,9 @@
 """Caller authentication: Bearer JWTs from the configured OIDC issuer, checked with PyJWT.
 
 Discovery is read once; the JWKS is cached by PyJWT's client, and an unknown `kid` forces at
-most one refresh per cooldown, so a flood of forged key ids cannot hammer the issuer.
+most one refresh per cooldown, so a flood of forged key ids cannot hammer the issuer. When
+the issuer cannot be read, callers get a fast 503 for a few seconds instead of each waiting
+for its own time-out.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import logging
 import re
 import ssl
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
-from shared.errors import Forbidden, Unauthenticated, UpstreamUnavailable
+from shared.errors import Forbidden, MissingToken, Unauthenticated, UpstreamUnavailable
+from shared.settings import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +31,17 @@ logger = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 _BEARER = re.compile(r"^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)$", re.I)
 MAX_TOKEN_LENGTH = 16 * 1024
+# How long a failed discovery or JWKS read answers 503 at once instead of trying again.
+UNAVAILABLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated app user or backend: issuer plus `oid` (when present) or `sub`."""
+    """An authenticated app user or backend: issuer plus `oid` (when present) or `sub`.
+
+    `subject` carries its claim's name (`oid:...` or `sub:...`), so one user's `sub` can never
+    collide with another user's `oid`.
+    """
 
     issuer: str
     subject: str
@@ -68,10 +79,22 @@ class CallerAuthenticator:
         self._timeout = timeout_seconds
         self._jwks: PyJWKClient | None = None
         self._lock = threading.Lock()
+        self._unavailable_until = 0.0
+
+    def _fail_fast(self) -> None:
+        if time.monotonic() < self._unavailable_until:
+            raise UpstreamUnavailable(
+                "The identity provider is unavailable.", retry_after=int(UNAVAILABLE_SECONDS)
+            )
+
+    def _unavailable(self, message: str) -> UpstreamUnavailable:
+        self._unavailable_until = time.monotonic() + UNAVAILABLE_SECONDS
+        return UpstreamUnavailable(message, retry_after=int(UNAVAILABLE_SECONDS))
 
     def _jwks_client(self) -> PyJWKClient:
         if self._jwks is None:
             with self._lock:
+                self._fail_fast()
                 if self._jwks is None:
                     self._jwks = PyJWKClient(
                         self._discover_jwks_uri(),
@@ -85,20 +108,27 @@ class CallerAuthenticator:
 
     def _discover_jwks_uri(self) -> str:
         url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
-        handlers = [urllib.request.HTTPSHandler(context=self._ssl_context)]
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._ssl_context), _NoRedirects()
+        )
         try:
-            with urllib.request.build_opener(*handlers).open(url, timeout=self._timeout) as resp:
+            with opener.open(url, timeout=self._timeout) as resp:
                 document: Any = json.loads(resp.read(256 * 1024))
         except (OSError, ValueError) as exc:
             logger.error("OIDC discovery failed for the configured issuer: %s", type(exc).__name__)
-            raise UpstreamUnavailable(
-                "The identity provider's configuration could not be read.", retry_after=5
-            ) from exc
-        jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
-        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
-            logger.error("The issuer's discovery document has no usable jwks_uri")
-            raise UpstreamUnavailable("The identity provider is misconfigured.", retry_after=30)
-        return jwks_uri
+            raise self._unavailable("The identity provider's configuration could not be read.") \
+                from exc
+        if not isinstance(document, dict) or document.get("issuer") != self.issuer:
+            logger.error("The discovery document does not name AUTH_ISSUER as its issuer")
+            raise self._unavailable("The identity provider is misconfigured.")
+        jwks_uri = document.get("jwks_uri")
+        parts = urlsplit(jwks_uri if isinstance(jwks_uri, str) else "")
+        if not (parts.scheme == "https" or (
+                parts.scheme == "http" and is_loopback_host(parts.hostname))):
+            # Keys fetched over plain HTTP could be swapped by anyone on the path.
+            logger.error("The issuer's discovery document has no usable https jwks_uri")
+            raise self._unavailable("The identity provider is misconfigured.")
+        return str(jwks_uri)
 
     def authenticate(self, authorization: str | None) -> Caller:
         token = _bearer_token(authorization)
@@ -111,15 +141,7 @@ class CallerAuthenticator:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise _rejected("no key id")
-        try:
-            key = self._jwks_client().get_signing_key(kid)
-        except PyJWKClientConnectionError as exc:
-            logger.error("The issuer's JWKS could not be fetched")
-            raise UpstreamUnavailable(
-                "The identity provider's keys could not be read.", retry_after=5
-            ) from exc
-        except PyJWKClientError as exc:
-            raise _rejected("unknown signing key", exc) from exc
+        key = self._signing_key(kid)
         try:
             claims = jwt.decode(
                 token,
@@ -134,10 +156,37 @@ class CallerAuthenticator:
             raise _rejected("invalid claims or signature", exc) from exc
         return _caller(claims)
 
+    def _signing_key(self, kid: str) -> jwt.PyJWK:
+        client = self._jwks_client()
+        if client.jwk_set_cache is None or client.jwk_set_cache.get() is None:
+            self._fail_fast()  # only a fetch would help, and one just failed
+        try:
+            return client.get_signing_key(kid)
+        except PyJWKClientConnectionError as exc:
+            logger.error("The issuer's JWKS could not be fetched")
+            raise self._unavailable("The identity provider's keys could not be read.") from exc
+        except PyJWKClientError as exc:
+            # PyJWT says which by message only: a key set without this kid is the caller's
+            # problem; an unusable key set is the issuer's.
+            if "Unable to find a signing key" in str(exc):
+                raise _rejected("unknown signing key", exc) from exc
+            logger.error("The issuer's JWKS is unusable: %s", exc)
+            raise self._unavailable("The identity provider's keys could not be read.") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            logger.error("The issuer's JWKS is unusable: %s", type(exc).__name__)
+            raise self._unavailable("The identity provider's keys could not be read.") from exc
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Discovery is read from AUTH_ISSUER itself, never from wherever a redirect points."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
 
 def _bearer_token(authorization: str | None) -> str:
     if not authorization:
-        raise Unauthenticated("A Bearer token is required in the Authorization header.")
+        raise MissingToken("A Bearer token is required in the Authorization header.")
     if len(authorization) > MAX_TOKEN_LENGTH:
         raise _rejected("token too long")
     match = _BEARER.match(authorization.strip())
@@ -147,9 +196,11 @@ def _bearer_token(authorization: str | None) -> str:
 
 
 def _caller(claims: dict[str, Any]) -> Caller:
-    subject = claims.get("oid") or claims.get("sub")
-    if not isinstance(subject, str) or not subject.strip() or len(subject) > 256:
+    claim = "oid" if claims.get("oid") else "sub"
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value.strip() or len(value) > 256:
         raise _rejected("no usable subject")
+    subject = f"{claim}:{value}"
     roles = claims.get("roles", [])
     if not isinstance(roles, list):
         roles = []

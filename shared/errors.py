@@ -4,7 +4,8 @@
     ├── ValidationError        400  the request itself is wrong
     ├── PayloadTooLarge        413
     ├── UnsupportedMediaType   415
-    ├── Unauthenticated        401  no or bad caller token
+    ├── Unauthenticated        401  bad caller token
+    │   └── MissingToken       401  no caller token
     ├── Forbidden              403  authenticated, not allowed
     ├── NotFound               404
     ├── Conflict               409  e.g. the same Idempotency-Key is in flight
@@ -73,6 +74,10 @@ class Unauthenticated(ServiceError):
     status = 401
     code = "unauthenticated"
     title = "Authentication is required"
+
+
+class MissingToken(Unauthenticated):
+    """No credentials at all: the challenge then carries no error code (RFC 6750 3.1)."""
 
 
 class Forbidden(ServiceError):

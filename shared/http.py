@@ -18,6 +18,7 @@ import azure.functions as func
 
 from shared.auth import Caller
 from shared.errors import (
+    MissingToken,
     PayloadTooLarge,
     ServiceError,
     Unauthenticated,
@@ -25,6 +26,7 @@ from shared.errors import (
     ValidationError,
 )
 from shared.services import Services, get_services
+from shared.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,9 @@ def problem(error: ServiceError) -> func.HttpResponse:
     headers = dict(_BASE_HEADERS)
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, Unauthenticated):
+    if isinstance(error, MissingToken):
+        headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return func.HttpResponse(
         json.dumps(body), status_code=error.status, headers=headers,
@@ -131,6 +135,9 @@ def endpoint(handler: Handler) -> Callable[[func.HttpRequest], func.HttpResponse
             )
         except ServiceError as error:
             response = problem(error)
+        except ConfigurationError as error:
+            logger.error("%s", error)  # names the settings, never their values
+            response = _internal_error()
         except Exception:
             logger.exception("Unhandled error in %s", handler.__module__)
             response = _internal_error()

@@ -15,7 +15,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.auth import Caller
-from shared.tables import LazyTable
+from shared.tables import LazyTable, table_missing
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class TableIdentityMap:
     def _read(self, client: TableClient, caller: Caller) -> TableEntity | None:
         try:
             return client.get_entity(partition_key(caller), ROW_KEY)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            if table_missing(exc):
+                raise  # not "unmapped": LazyTable recreates the table and tries again
             return None
 
     def get(self, caller: Caller) -> str | None:

@@ -18,7 +18,7 @@ from shared.acs import AcsClient
 from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
-from shared.settings import Settings
+from shared.settings import ConfigurationError, Settings
 from shared.sms import SmsService
 from shared.sms_acs import SmsClient
 from shared.sms_store import IdempotencyStore
@@ -88,3 +88,18 @@ def use_services(services: Services | None) -> None:
     global _services
     with _lock:
         _services = services
+
+
+def report_configuration() -> None:
+    """Log every configuration problem as the worker loads the functions.
+
+    Calls still fail closed (each answers 500 and logs the same message) until it is fixed;
+    this makes the problem visible at start-up rather than at the first request.
+    """
+    try:
+        Settings.from_env()
+    except ConfigurationError as exc:
+        logger.error("%s", exc)
+
+
+report_configuration()

@@ -61,10 +61,6 @@ class Settings:
     idempotency_table_name: str = "SmsIdempotency"
     acs_retry_seconds: float = 20.0
 
-    @property
-    def identity_table_is_connection_string(self) -> bool:
-        return "=" in self.identity_table
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         return _Reader(os.environ if environ is None else environ).settings()

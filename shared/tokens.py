@@ -7,6 +7,8 @@ deletes the identity it created, so no orphan is left behind.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +119,8 @@ class TokenService:
         return IssuedToken(token.token, token.expires_on, identity_id)
 
     def _keep(self, caller: Caller, created: CreatedIdentity) -> str:
-        winner = self._identities.add(caller, created.id)
+        with self._discarded_unless_mapped(caller, created.id):
+            winner = self._identities.add(caller, created.id)
         if winner != created.id:
             self._discard(created.id)
         return winner
@@ -125,10 +128,30 @@ class TokenService:
     def _remap(self, caller: Caller, gone_id: str) -> str:
         logger.warning("Mapped ACS identity no longer exists; mapping a new one")
         created = self._acs.create_identity()
-        winner = self._identities.replace(caller, gone_id, created.id)
+        with self._discarded_unless_mapped(caller, created.id):
+            winner = self._identities.replace(caller, gone_id, created.id)
         if winner != created.id:
             self._discard(created.id)
         return winner
+
+    @contextmanager
+    def _discarded_unless_mapped(self, caller: Caller, identity_id: str) -> Iterator[None]:
+        """If writing the map fails, an identity it may not hold must not outlive the request.
+
+        The write may have landed before the failure, so the map is read back first; if that
+        read fails too, the identity is deleted: a map row pointing at it is healed by the next
+        IssueToken (IdentityGone -> remap), while an orphan would live forever.
+        """
+        try:
+            yield
+        except ServiceError:
+            try:
+                mapped = self._identities.get(caller) == identity_id
+            except ServiceError:
+                mapped = False
+            if not mapped:
+                self._discard(identity_id)
+            raise
 
     def _discard(self, identity_id: str) -> None:
         """Delete an identity that lost a mapping race; the caller's request still succeeds."""

@@ -105,7 +105,7 @@ def test_settings_azurite_development_account_accepted_on_loopback() -> None:
     settings = Settings.from_env(
         {**VALID, "IDENTITY_TABLE_ENDPOINT": AZURITE, "AzureWebJobsStorage": AZURITE}
     )
-    assert settings.identity_table_is_connection_string
+    assert settings.identity_table == AZURITE
 
 
 def test_settings_azurite_key_on_remote_host_refused() -> None:
@@ -117,3 +117,26 @@ def test_settings_azurite_key_on_remote_host_refused() -> None:
 def test_settings_allowed_regions_normalised() -> None:
     settings = Settings.from_env({**VALID, "SMS_ALLOWED_COUNTRY_CODES": "us, ca"})
     assert settings.sms_allowed_regions == frozenset({"US", "CA"})
+
+
+def test_create_identity_misconfigured_app_500_generic_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import CreateIdentity
+    from shared.services import use_services
+    from tests.support import http_request, json_body
+
+    for name in VALID:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ACS_CONNECTION_STRING", "endpoint=https://x/;accesskey=c2VjcmV0")
+    use_services(None)
+    try:
+        response = CreateIdentity.main(http_request("POST", "identities", token="x.y.z"))
+    finally:
+        use_services(None)
+
+    assert response.status_code == 500
+    body = json_body(response)
+    assert body["detail"] == "The request could not be completed."
+    assert "ACS_CONNECTION_STRING" in caplog.text and "ACS_ENDPOINT" in caplog.text
+    assert "c2VjcmV0" not in caplog.text and "c2VjcmV0" not in response.get_body().decode()

@@ -153,12 +153,12 @@ def test_authenticator_rotated_key_accepted_after_cooldown(
         ssl_context=ssl.create_default_context(cafile=emulator_settings["REQUESTS_CA_BUNDLE"]),
         refresh_cooldown_seconds=1,
     )
-    assert authenticator.authenticate(f"Bearer {emulator.mint('a')}").subject == "a"
+    assert authenticator.authenticate(f"Bearer {emulator.mint('a')}").subject == "sub:a"
     emulator.rotate_oidc_key()
     rotated = emulator.mint("b")
     time.sleep(1.1)
 
-    assert authenticator.authenticate(f"Bearer {rotated}").subject == "b"
+    assert authenticator.authenticate(f"Bearer {rotated}").subject == "sub:b"
     assert emulator.counters()["oidc.jwks"] == 2
 
 
@@ -185,3 +185,17 @@ def test_authenticator_roles_read_from_token(
     assert caller.roles == frozenset({"Sms.Send"})
     with pytest.raises(Unauthenticated):
         authenticator.authenticate(f"Bearer {emulator.mint('svc', aud='api://third')}")
+
+
+def test_issue_token_no_token_challenge_without_error_code(app_env: dict[str, str]) -> None:
+    # RFC 6750 3.1: a request without credentials gets a bare challenge.
+    response = IssueToken.main(http_request("POST", "token"))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_issue_token_bad_token_challenge_names_invalid_token(
+    app_env: dict[str, str], emulator: EmulatorClient
+) -> None:
+    response = IssueToken.main(http_request("POST", "token", token=emulator.mint("u", ttl=-600)))
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
