@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import time
@@ -319,3 +320,51 @@ def test_store_more_pages_than_one_transaction_all_recorded(app_env: dict[str, s
     replay = store.claim(QUEUE_SCOPE, "many-pages", "fingerprint")
     assert replay.completed and len(replay.results) == 130
     assert replay.results["+14255550129"].message_id == "129"
+
+
+def _fits_one_queue_message(text: str) -> bool:
+    # The host base64-encodes the output binding's UTF-8; a queue message holds 64 KiB.
+    return len(base64.b64encode(text.encode("utf-8"))) <= 64 * 1024
+
+
+LARGE_BAD_MESSAGES: list[tuple[str, bytes]] = [
+    # Not JSON: about 48 KiB of UTF-8, the most a base64 trigger message can carry.
+    ("euro-signs", ("send €" + "€" * 16_000).encode()),
+    ("emoji", ("send " + "😀" * 12_000).encode()),
+    ("control-characters", b"\x01" * 48_000),
+    ("quotes", b'"' * 48_000),
+    ("not-utf8", b"\xff" * 48_000),
+]
+
+
+@pytest.mark.parametrize(("case", "raw"), LARGE_BAD_MESSAGES,
+                         ids=[c for c, _ in LARGE_BAD_MESSAGES])
+def test_outbox_large_malformed_message_dead_letter_fits_queue_message(
+    deliver: DeliverCall, case: str, raw: bytes
+) -> None:
+    out = deliver(raw, id=f"large-{case}")
+
+    assert out.value is not None and _fits_one_queue_message(out.value)
+    letter = json.loads(out.value)
+    assert letter["bodyTruncated"] is True and letter["messageId"] == f"large-{case}"
+    if letter["bodyEncoding"] == "utf-8":
+        assert raw.decode().startswith(letter["body"])
+        copied = len(letter["body"].encode())
+    else:
+        copied = len(base64.b64decode(letter["body"]))
+        assert raw.startswith(base64.b64decode(letter["body"]))
+    # As much as fits: escapes aside, the copy fills most of the room.
+    assert copied >= (6_000 if case == "control-characters" else 20_000)
+
+
+def test_outbox_many_field_errors_dead_letter_fits_queue_message(deliver: DeliverCall) -> None:
+    body = {"to": [f"+1425CALL{i:04d}" for i in range(1000)], "message": "x"}
+
+    out = deliver(body)
+
+    assert out.value is not None and _fits_one_queue_message(out.value)
+    letter = json.loads(out.value)
+    assert letter["errorsTruncated"] is True
+    assert 100 < len(letter["errors"]) < 1000
+    assert letter["errors"][0] == {"pointer": "/to/0",
+                                   "detail": "Not a phone number in E.164 format."}
