@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from shared.auth import Caller
 from shared.errors import ServiceError
-from shared.sms_acs import MAX_PER_CALL, Outgoing, RecipientResult, SmsClient, SmsContent
-from shared.sms_request import SmsRequest
+from shared.settings import Settings
+from shared.sms_acs import (
+    MAX_PER_CALL,
+    Outgoing,
+    RecipientResult,
+    SendFailed,
+    SmsClient,
+    SmsContent,
+)
+from shared.sms_request import SmsRequest, parse_idempotency_key
 from shared.sms_store import Claim, IdempotencyStore
 
 logger = logging.getLogger(__name__)
@@ -72,6 +82,15 @@ class SmsService:
         self._client = client
         self._store = store
 
+    def send_http(self, caller: Caller, settings: Settings, *, idempotency_key: str | None,
+                  read_body: Callable[[], Any]) -> SmsOutcome:
+        """SendSms: the caller's role is checked before the body is read, so a caller without
+        it learns nothing more; then the Idempotency-Key header and the body are validated."""
+        caller.require_role(settings.sms_send_role)
+        key = parse_idempotency_key(idempotency_key)
+        request = SmsRequest.parse(read_body(), settings)
+        return self.send(request, scope=http_scope(caller.key), key=key)
+
     def send(self, request: SmsRequest, *, scope: str, key: str | None) -> SmsOutcome:
         """Send `request` at most once per recipient for (scope, key); without a key, once."""
         content = self._content(request)
@@ -118,11 +137,35 @@ class SmsService:
                          first_sent=claim.first_sent[attempts[n]], attempt=attempts[n])
                 for n in page if n in attempts
             ]
-            if batch:
-                claim.record(start // MAX_PER_CALL, page, self._client.send(content, batch))
-                if time.monotonic() - saved >= CHECKPOINT_SECONDS:
-                    self._store.checkpoint(claim)
-                    saved = time.monotonic()
+            if not batch:
+                continue
+            try:
+                results = self._client.send(content, batch)
+            except SendFailed as failure:
+                unsent = start if failure.not_sent else start + MAX_PER_CALL
+                self._record_not_sent(claim, sendable, unsent, attempts, failure.status)
+                raise failure.error from failure.error.__cause__
+            claim.record(start // MAX_PER_CALL, page, results)
+            if time.monotonic() - saved >= CHECKPOINT_SECONDS:
+                self._store.checkpoint(claim)
+                saved = time.monotonic()
+
+    @staticmethod
+    def _record_not_sent(claim: Claim, sendable: Sequence[str], start: int,
+                         attempts: dict[str, int], status: int) -> None:
+        """After a failed call, record the recipients from `start` on as not sent, so the next
+        try sends them as a new attempt with a fresh repeatabilityFirstSent: left without a
+        result, a try more than 5 minutes later would repeat the old one and ACS answer 412.
+
+        Only recipients of attempts this invocation created: one numbered earlier may have
+        been sent by a try that died before recording it, so it keeps its repeatability id.
+        """
+        for index in range(start // MAX_PER_CALL, -(-len(sendable) // MAX_PER_CALL)):
+            page = sendable[index * MAX_PER_CALL:(index + 1) * MAX_PER_CALL]
+            unsent = [RecipientResult(n, False, status, error=NOT_SENT, attempt=attempts[n])
+                      for n in page if attempts.get(n, -1) >= claim.fresh_from]
+            if unsent:
+                claim.record(index, page, unsent)
 
     @staticmethod
     def _outcome(request: SmsRequest, claim: Claim) -> SmsOutcome:

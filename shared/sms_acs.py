@@ -1,22 +1,47 @@
 """One ACS SMS send call (api-version 2026-01-23) over the shared ACS pipeline, with per-recipient
-repeatability, and the per-recipient result it produces.
+repeatability, the per-recipient result it produces, and whether a failed call sent anything.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+from azure.core.rest import HttpResponse
+
 from shared.acs import AcsClient, error_from_response
-from shared.errors import UpstreamError
+from shared.errors import ServiceError, UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
 SMS_API_VERSION = "2026-01-23"
 MAX_PER_CALL = 100
 ERROR_MAX = 200
+# Tries of one call after a transport error or an answer that leaves the outcome unknown.
+TRIES = 3
+BACKOFF_SECONDS = 0.5
+_OUTCOME_UNKNOWN = frozenset({500, 502, 504})
+
+
+class SendFailed(Exception):
+    """A send call that failed as a whole; `error` is what the caller is told.
+
+    `not_sent` is True when no recipient of the call can have been sent: every try was
+    answered 429, 503 or 4xx, or never left. It is False when the outcome is unknown (an
+    answer lost after sending, a 500/502/504, an unusable 202): ACS may have sent some.
+    """
+
+    def __init__(self, error: ServiceError, *, not_sent: bool, status: int = 503) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.not_sent = not_sent
+        # The per-recipient status to record: ACS's own when it says "retry later", else 503.
+        self.status = status if status == 429 or status >= 500 else 503
 
 
 @dataclass(frozen=True)
@@ -69,8 +94,9 @@ class SmsContent:
 
 
 class SmsClient:
-    """Sends one batch of at most MAX_PER_CALL recipients; whole-call failures raise typed
-    errors (UpstreamUnavailable for throttling and outages), per-recipient ones are results."""
+    """Sends one batch of at most MAX_PER_CALL recipients; per-recipient failures are results,
+    whole-call failures raise SendFailed around the typed error (UpstreamUnavailable for
+    throttling and outages)."""
 
     def __init__(self, acs: AcsClient) -> None:
         self._acs = acs
@@ -90,24 +116,70 @@ class SmsClient:
             "message": content.message,
             "smsSendOptions": options,
         }
-        # Retrying a POST after a connection error is safe here: ACS drops repeats.
-        response = self._acs.send("POST", "/sms", api_version=SMS_API_VERSION, body=body)
+        response, uncertain = self._post(body)
         if response.status_code != 202:
-            raise error_from_response("sms.send", response)
-        return _results(response.json(), batch)
+            error = error_from_response("sms.send", response)
+            if not isinstance(error, ServiceError):
+                raise error
+            # 429, 503 and 4xx say ACS did not act on the call; a 500, 502 or 504 may come
+            # after it did. `uncertain`: an earlier try of this call may have been sent.
+            acted = uncertain or response.status_code in _OUTCOME_UNKNOWN
+            raise SendFailed(error, not_sent=not acted, status=response.status_code)
+        try:
+            return parse_results(response.content, batch)
+        except UpstreamError as exc:
+            raise SendFailed(exc, not_sent=False) from None
+
+    def _post(self, body: dict[str, Any]) -> tuple[HttpResponse, bool]:
+        """POST the call; also say whether any try before the answer may have been sent.
+
+        The pipeline (`idempotent=False`) retries only answers saying ACS did not act (429,
+        503) and stops at the first try whose outcome is unknown, so each such try is seen
+        here. It is retried under the same repeatability ids, which ACS drops as repeats.
+        """
+        uncertain = False
+        for tried in range(1, TRIES + 1):
+            last = tried == TRIES
+            try:
+                response = self._acs.send("POST", "/sms", api_version=SMS_API_VERSION,
+                                          body=body, idempotent=False)
+            except UpstreamUnavailable as exc:
+                # azure-core: a ServiceRequestError means no request was sent, and a credential
+                # failure comes before sending; any other failure may follow a sent request.
+                cause = exc.__cause__
+                never_left = isinstance(cause, (ServiceRequestError, ClientAuthenticationError))
+                uncertain = uncertain or not never_left
+                if last or isinstance(cause, ClientAuthenticationError):
+                    raise SendFailed(exc, not_sent=not uncertain) from None
+            else:
+                if response.status_code not in _OUTCOME_UNKNOWN or last:
+                    return response, uncertain
+                uncertain = True
+            time.sleep(BACKOFF_SECONDS * tried)
+        raise AssertionError("unreachable: the last try returns or raises")
 
 
-def _results(data: Any, batch: Sequence[Outgoing]) -> list[RecipientResult]:
+def parse_results(content: bytes, batch: Sequence[Outgoing]) -> list[RecipientResult]:
+    """The per-recipient results of a 202 body. Anything unusable (not JSON, another shape, a
+    recipient missing) is UpstreamError, never a guess: the call's outcome is then unknown, so
+    a retry repeats its recipients under the same repeatability ids and ACS drops repeats."""
+    try:
+        data = json.loads(content)
+    except (ValueError, RecursionError) as exc:
+        logger.warning("ACS answered 202 with a body that is not JSON")
+        raise UpstreamError("Azure Communication Services answered an unreadable result.") \
+            from exc
     items = data.get("value") if isinstance(data, dict) else None
     if not isinstance(items, list):
+        logger.warning("ACS answered 202 without a list of results")
         raise UpstreamError("Azure Communication Services answered without results.")
-    by_number = {item.get("to"): item for item in items if isinstance(item, dict)}
+    by_number = {item["to"]: item for item in items
+                 if isinstance(item, dict) and isinstance(item.get("to"), str)}
     results = []
     for outgoing in batch:
         item = by_number.get(outgoing.to)
-        if item is None or not isinstance(item.get("httpStatusCode"), int):
-            # Never guess an outcome: the call fails as a whole and its recipients stay unknown,
-            # so a retry repeats them under the same repeatability id and ACS drops repeats.
+        status = item.get("httpStatusCode") if item is not None else None
+        if item is None or not isinstance(status, int) or isinstance(status, bool):
             logger.warning("ACS answered without a usable result for one recipient")
             raise UpstreamError("Azure Communication Services answered an incomplete result.")
         successful = item.get("successful") is True
@@ -116,7 +188,7 @@ def _results(data: Any, batch: Sequence[Outgoing]) -> list[RecipientResult]:
         results.append(RecipientResult(
             to=outgoing.to,
             successful=successful,
-            http_status=item["httpStatusCode"],
+            http_status=status,
             message_id=message_id if isinstance(message_id, str) else None,
             error=None if successful else (str(error)[:ERROR_MAX] if error else "Not sent."),
             attempt=outgoing.attempt,

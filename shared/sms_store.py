@@ -38,6 +38,9 @@ HEAD = "head"
 PENDING, COMPLETED = "pending", "completed"
 # Longer than host.json's functionTimeout (2 min), so a live holder is never taken over, and
 # short enough that a crashed holder's work is resumed inside ACS's 5-minute repeat window.
+# host.json's queue retries must outlast it: a lease left held (release failed) answers the
+# redeliveries inside it with Conflict, so visibilityTimeout (60 s) x (maxDequeueCount - 1)
+# leaves two redeliveries after it ends (tests/sms/test_config.py checks both files).
 LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -65,6 +68,10 @@ class Claim:
     durable: bool = True
     # Pages (index -> their numbers) whose results are known here but not yet stored.
     unsaved: dict[int, Sequence[str]] = field(default_factory=dict)
+    # Attempts numbered from here on were created by this invocation, so no earlier one can
+    # have sent anything under their repeatability ids (an attempt's FirstSent is stored
+    # before anything is sent with it, conditional on the head's ETag).
+    fresh_from: int = 0
 
     @classmethod
     def ephemeral(cls) -> Claim:
@@ -128,7 +135,9 @@ class IdempotencyStore:
         if etag is None:
             return None
         logger.info("Resuming an unfinished SMS request whose lease had ended")
-        return Claim(partition, generation, etag, json.loads(head["FirstSent"]), results)
+        first_sent = json.loads(head["FirstSent"])
+        return Claim(partition, generation, etag, first_sent, results,
+                     fresh_from=len(first_sent))
 
     def _create(self, client: TableClient, partition: str, fingerprint: str,
                 expired: TableEntity | None, now: dt.datetime) -> Claim | None:
