@@ -41,7 +41,7 @@ def test_app_repository_host_json_options_read(repo_root: Path) -> None:
 
     assert config.route_prefix == "api"
     assert config.queues.max_dequeue_count == 5
-    assert config.queues.visibility_timeout == 30.0
+    assert config.queues.visibility_timeout == 60.0
     assert config.queues.max_polling_interval == 2.0
 
 
