@@ -9,7 +9,7 @@ from typing import Any
 
 from emulator import identity, managed_identity, oidc
 from emulator.context import Context
-from emulator.state import OPERATIONS, Fault
+from emulator.state import OPERATIONS, RECIPIENT_FAULT, Fault
 from emulator.web import Request, Response, bad_request, expect_type, route
 
 logger = logging.getLogger(__name__)
@@ -56,22 +56,48 @@ def add_fault(ctx: Context, request: Request, params: Mapping[str, str]) -> Resp
     status = _int(body, "status", 100, 599, None)
     if status is None:
         raise bad_request("'status' is required.", "ValidationError")
-    fault = Fault(
-        status=status,
-        remaining=_int(body, "count", 1, 1_000_000, 1) or 1,
-        retry_after=_int(body, "retryAfter", 0, 86_400, None),
-        latency_ms=_int(body, "latencyMs", 0, MAX_LATENCY_MS, 0) or 0,
-    )
+    remaining = _int(body, "count", 1, 1_000_000, 1) or 1
+    if operation == RECIPIENT_FAULT:
+        fault = _recipient_fault(body, status, remaining)
+    elif "to" in body:
+        raise bad_request(f"'to' applies to {RECIPIENT_FAULT} faults only.", "ValidationError")
+    else:
+        fault = Fault(
+            status=status,
+            remaining=remaining,
+            retry_after=_int(body, "retryAfter", 0, 86_400, None),
+            latency_ms=_int(body, "latencyMs", 0, MAX_LATENCY_MS, 0) or 0,
+        )
     ctx.state.add_fault(operation, fault)
     return Response(204)
 
 
+def _recipient_fault(body: dict[str, Any], status: int, remaining: int) -> Fault:
+    """A failed item inside a 202: it has a status only, no headers and no latency of its own."""
+    if not 400 <= status <= 599:
+        raise bad_request(f"A {RECIPIENT_FAULT} fault needs a 'status' within [400, 599].",
+                          "ValidationError")
+    for name in ("retryAfter", "latencyMs"):
+        if name in body:
+            raise bad_request(f"'{name}' does not apply to {RECIPIENT_FAULT} faults.",
+                              "ValidationError")
+    to = body.get("to")
+    if to is not None and (not isinstance(to, str) or not to):
+        raise bad_request("'to' must be a non-empty string.", "ValidationError")
+    return Fault(status=status, remaining=remaining, to=to)
+
+
 def list_faults(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
     with ctx.state.lock:
-        return Response(200, {op: [{"status": fault.status, "remaining": fault.remaining,
-                                    "retryAfter": fault.retry_after,
-                                    "latencyMs": fault.latency_ms} for fault in queue]
+        return Response(200, {op: [_fault_view(op, fault) for fault in queue]
                               for op, queue in ctx.state.faults.items() if queue})
+
+
+def _fault_view(operation: str, fault: Fault) -> dict[str, Any]:
+    if operation == RECIPIENT_FAULT:
+        return {"status": fault.status, "remaining": fault.remaining, "to": fault.to}
+    return {"status": fault.status, "remaining": fault.remaining,
+            "retryAfter": fault.retry_after, "latencyMs": fault.latency_ms}
 
 
 def _client_id(request: Request) -> str:

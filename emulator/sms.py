@@ -16,7 +16,16 @@ from typing import Any
 
 from emulator.context import Context
 from emulator.state import RepeatRecord
-from emulator.web import AcsError, Handler, Request, Response, route, trace_id, validation_problem
+from emulator.web import (
+    AcsError,
+    Handler,
+    Request,
+    Response,
+    route,
+    status_code_name,
+    trace_id,
+    validation_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +177,12 @@ def _send_one(ctx: Context, sender: str, recipient: dict[str, Any], message: str
             return dict(earlier.item)
     if (sender, to) in ctx.state.opt_outs:
         return _failure(to, 403, OPTED_OUT)
+    # An injected recipient fault takes only a recipient that would be sent now. Like the
+    # other failed items it is neither sent nor remembered, so the same repeatability id
+    # can be sent later.
+    fault = ctx.state.take_recipient_fault(to)
+    if fault is not None:
+        return _failure(to, fault.status, status_code_name(fault.status))
     message_id = _message_id(api_version)
     ctx.state.record_sms({
         "messageId": message_id, "from": sender, "to": to, "message": message,

@@ -18,7 +18,11 @@ OPERATIONS = frozenset({
     "identity.exchangeTeamsToken",
     "sms.send", "sms.optOuts.add", "sms.optOuts.remove", "sms.optOuts.check",
     "sms.deliveryReport", "mi.token", "oidc.discovery", "oidc.jwks", "oidc.mint",
+    "sms.send.recipient",
 })
+# Not a route: faults queued under this name fail single recipients inside a 202 send answer,
+# and its counter counts the recipients they failed.
+RECIPIENT_FAULT = "sms.send.recipient"
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Fault:
     remaining: int
     retry_after: int | None = None
     latency_ms: int = 0
+    to: str | None = None  # recipient faults only: None fails any recipient, else this one
 
 
 @dataclass
@@ -110,6 +115,19 @@ class State:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 queue.pop(0)
+            return fault
+
+    def take_recipient_fault(self, to: str) -> Fault | None:
+        """Consume one use of the oldest recipient fault that matches `to`, and count it."""
+        with self.lock:
+            queue = self.faults.get(RECIPIENT_FAULT, [])
+            fault = next((f for f in queue if f.to is None or f.to == to), None)
+            if fault is None:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.remove(fault)
+            self.counters[RECIPIENT_FAULT] += 1
             return fault
 
     def record_sms(self, entry: dict[str, Any]) -> None:

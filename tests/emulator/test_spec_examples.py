@@ -190,6 +190,25 @@ def test_example_sms_send(acs: AcsHttp, emulator: EmulatorClient, schemas: SpecS
     assert sent == ["+11234567890", "+11234567891", "+11234567892", "+11234567893"]
 
 
+def test_example_sms_send_recipient_fault_reproduces_example_503(
+    acs: AcsHttp, emulator: EmulatorClient, schemas: SpecSchemas, specs_dir: Path
+) -> None:
+    """With a recipient fault on the number the example shows failing 503, every item
+    matches the example's (message ids aside), and that number is not sent."""
+    example = _example(specs_dir, "Sms/stable/2026-01-23/examples/SmsSend.json")
+    emulator.fault("sms.send.recipient", 503, to="+11234567892")
+    request = _fresh_send_request(example, acs.settings["SMS_FROM"])
+    response = acs.call("POST", "/sms", request, api_version="2026-01-23")
+    body = _check(schemas, SMS_2026, "/sms", "post", response, 202)
+    expected = example["responses"]["202"]["body"]["value"]
+    for got, want in zip(body["value"], expected, strict=True):
+        assert {k: v for k, v in got.items() if k != "messageId"} \
+            == {k: v for k, v in want.items() if k != "messageId"}
+        assert ("messageId" in got) == ("messageId" in want)
+    assert [entry["to"] for entry in emulator.sms()] == ["+11234567890", "+11234567891",
+                                                         "+11234567893"]
+
+
 def test_example_sms_send_original_first_sent_is_outside_window_412(
     acs: AcsHttp, schemas: SpecSchemas, specs_dir: Path
 ) -> None:
