@@ -251,9 +251,9 @@ def test_outbox_country_outside_allowlist_dead_lettered(
 def test_outbox_recorded_retryable_failure_resent_as_next_attempt(
     deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
 ) -> None:
-    """ACS said one recipient failed 503 (the emulator cannot answer that per recipient, so
-    another worker records it through the store); the retry resends only that one, under a new
-    repeatability id, plus the recipient never tried."""
+    """A record another worker left: one recipient failed 503, one never tried. The retry
+    resends only those two, the failed one under a new repeatability id (test_item_failures.py
+    has ACS itself fail a recipient)."""
     first, failed, untried = BODY["to"]
     other = _store(app_env)
     claim = other.claim(QUEUE_SCOPE, "msg-1",
