@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from shared.http import ApiRequest, ApiResponse, endpoint
+from shared.sms_request import SmsRequest, caller_scope, parse_idempotency_key
 
 
 @endpoint
 def main(request: ApiRequest) -> ApiResponse:
-    outcome = request.services.sms.send_http(
-        request.caller(), request.services.settings,
-        idempotency_key=request.header("Idempotency-Key"),
-        read_body=lambda: request.json(required=True),
-    )
+    settings = request.services.settings
+    # The role is checked before the body is read, so a caller without it learns nothing more.
+    caller = request.caller(role=settings.sms_send_role)
+    key = parse_idempotency_key(request.header("Idempotency-Key"))
+    sms = SmsRequest.parse(request.json(required=True), settings)
+    outcome = request.services.sms.send(sms, scope=caller_scope(caller.key), key=key)
     return ApiResponse(outcome.status, outcome.to_json())

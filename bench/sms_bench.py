@@ -17,7 +17,7 @@ import SendSms
 from bench.stack import local_stack, median_of_rounds, timed
 from shared.services import get_services
 from shared.sms_acs import MAX_PER_CALL, Outgoing, SmsClient, SmsContent
-from shared.sms_store import rfc1123
+from shared.sms_records import rfc1123
 from tests.support import EmulatorClient, http_request
 
 logger = logging.getLogger(__name__)

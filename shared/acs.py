@@ -29,13 +29,21 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from shared.errors import IdentityGone, UpstreamError, UpstreamUnavailable
+from shared.dependency import (
+    CREDENTIAL_REFUSED,
+    RETRY_AFTER_SECONDS,
+    SERVER_ERRORS,
+    THROTTLED,
+    Mapped,
+    StatusMap,
+    parse_retry_after,
+)
+from shared.errors import IdentityGone, ServiceError, UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
 ACS_SCOPE = "https://communication.azure.com//.default"
 IDENTITY_API_VERSION = "2023-10-01"
-DEFAULT_RETRY_AFTER = 5
 # Per attempt; the retry policy bounds the total.
 CONNECT_TIMEOUT, READ_TIMEOUT = 5, 15
 
@@ -150,13 +158,13 @@ class AcsClient:
             logger.error("Could not get a managed identity token for ACS: %s", type(exc).__name__)
             raise UpstreamUnavailable(
                 "The service could not authenticate to Azure Communication Services.",
-                retry_after=DEFAULT_RETRY_AFTER,
+                retry_after=RETRY_AFTER_SECONDS,
             ) from exc
         except AzureError as exc:
             logger.error("ACS request failed before a response: %s", type(exc).__name__)
             raise UpstreamUnavailable(
                 "Azure Communication Services could not be reached.",
-                retry_after=DEFAULT_RETRY_AFTER,
+                retry_after=RETRY_AFTER_SECONDS,
             ) from exc
 
     def _call(self, operation: str, method: str, path: str, *, body: Any = None,
@@ -209,24 +217,35 @@ class AcsClient:
         self._call("identity.delete", "DELETE", f"/identities/{_quote(identity_id)}", expect=204)
 
 
-def error_from_response(operation: str, response: HttpResponse) -> Exception:
+# Identity operations: a 404 or IdentityNotOwned means the mapped identity is gone.
+_ACS_REFUSED = Mapped(
+    UpstreamError, "Azure Communication Services refused the request.",
+    hint="check the managed identity's role assignment on the Communication Services resource",
+)
+_ACS_BUSY = Mapped(UpstreamUnavailable, "Azure Communication Services is busy or unavailable.")
+_ACS_ERRORS = StatusMap("ACS", [
+    (THROTTLED, _ACS_BUSY),
+    (SERVER_ERRORS, _ACS_BUSY),
+    (CREDENTIAL_REFUSED, _ACS_REFUSED),
+])
+_IDENTITY_ERRORS = StatusMap("ACS", [
+    ((404,), Mapped(IdentityGone, "The ACS identity no longer exists.")),
+    *_ACS_ERRORS.rules,
+])
+
+
+def error_from_response(operation: str, response: HttpResponse) -> ServiceError:
     """Map an unexpected ACS answer to a typed error; ACS's own message is only logged."""
     status = response.status_code
     code = _error_code(response)
     logger.warning("ACS %s answered %s (%s)", operation, status, code or "no error code")
-    if code == "IdentityNotOwned" or (status == 404 and operation.startswith("identity.")):
+    identity = operation.startswith("identity.")
+    if identity and code == "IdentityNotOwned":
         return IdentityGone("The ACS identity no longer exists.")
-    if status == 429 or status >= 500:
-        retry_after = _retry_after(response)
-        return UpstreamUnavailable(
-            "Azure Communication Services is busy or unavailable.", retry_after=retry_after
-        )
-    if status in (401, 403):
-        logger.error(
-            "ACS refused the service's credential for %s: check the managed identity's role "
-            "assignment on the Communication Services resource", operation,
-        )
-    return UpstreamError("Azure Communication Services refused the request.")
+    errors = _IDENTITY_ERRORS if identity else _ACS_ERRORS
+    error = errors.error_for(status, retry_after=parse_retry_after(
+        response.headers.get("Retry-After")))
+    return error or UpstreamError("Azure Communication Services refused the request.")
 
 
 def _error_code(response: HttpResponse) -> str | None:
@@ -236,14 +255,6 @@ def _error_code(response: HttpResponse) -> str | None:
         return None
     code = error.get("code") if isinstance(error, dict) else None
     return code if isinstance(code, str) else None
-
-
-def _retry_after(response: HttpResponse) -> int:
-    raw = response.headers.get("Retry-After", "")
-    try:
-        return max(1, min(int(float(raw)), 3600))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
 
 
 def _quote(identity_id: str) -> str:

@@ -13,7 +13,6 @@ import logging
 import re
 import ssl
 import threading
-import time
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import jwt
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
+from shared.dependency import Cooldown
 from shared.errors import Forbidden, MissingToken, Unauthenticated, UpstreamUnavailable
 from shared.settings import is_loopback_host
 
@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 _BEARER = re.compile(r"^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)$", re.I)
 MAX_TOKEN_LENGTH = 16 * 1024
-# How long a failed discovery or JWKS read answers 503 at once instead of trying again.
-UNAVAILABLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,17 +77,13 @@ class CallerAuthenticator:
         self._timeout = timeout_seconds
         self._jwks: PyJWKClient | None = None
         self._lock = threading.Lock()
-        self._unavailable_until = 0.0
+        self._outage = Cooldown("The identity provider is unavailable.")
 
     def _fail_fast(self) -> None:
-        if time.monotonic() < self._unavailable_until:
-            raise UpstreamUnavailable(
-                "The identity provider is unavailable.", retry_after=int(UNAVAILABLE_SECONDS)
-            )
+        self._outage.check()
 
     def _unavailable(self, message: str) -> UpstreamUnavailable:
-        self._unavailable_until = time.monotonic() + UNAVAILABLE_SECONDS
-        return UpstreamUnavailable(message, retry_after=int(UNAVAILABLE_SECONDS))
+        return self._outage.trip(message)
 
     def _jwks_client(self) -> PyJWKClient:
         if self._jwks is None:

@@ -10,7 +10,6 @@
     ├── NotFound               404
     ├── Conflict               409  e.g. the same Idempotency-Key is in flight
     ├── UnprocessableContent   422  e.g. an Idempotency-Key reused for another request
-    ├── TooManyRequests        429
     └── UpstreamError          502  a dependency answered something unusable
         └── UpstreamUnavailable 503  a dependency is down or throttling; Retry-After
 """
@@ -102,12 +101,6 @@ class UnprocessableContent(ServiceError):
     status = 422
     code = "unprocessable-content"
     title = "The request cannot be processed as sent"
-
-
-class TooManyRequests(ServiceError):
-    status = 429
-    code = "too-many-requests"
-    title = "Too many requests"
 
 
 class UpstreamError(ServiceError):

@@ -53,8 +53,12 @@ class ApiRequest:
         value = self.raw.headers.get(name)
         return value if value is None else str(value)
 
-    def caller(self) -> Caller:
-        return self.services.authenticator.authenticate(self.header("Authorization"))
+    def caller(self, *, role: str | None = None) -> Caller:
+        """The authenticated caller; with `role`, one whose token carries that app role."""
+        caller = self.services.authenticator.authenticate(self.header("Authorization"))
+        if role is not None:
+            caller.require_role(role)
+        return caller
 
     def json(self, *, required: bool) -> Any:
         body = self.raw.get_body() or b""
@@ -114,10 +118,10 @@ def _internal_error() -> func.HttpResponse:
     return problem(ServiceError("The request could not be completed."))
 
 
-Handler = Callable[[ApiRequest], ApiResponse]
+ApiHandler = Callable[[ApiRequest], ApiResponse]
 
 
-def endpoint(handler: Handler) -> Callable[[func.HttpRequest], func.HttpResponse]:
+def endpoint(handler: ApiHandler) -> Callable[[func.HttpRequest], func.HttpResponse]:
     """Wrap `handler(ApiRequest) -> ApiResponse` as `main(req) -> HttpResponse`.
 
     The wrapper keeps the exact signature the Python worker binds by name (`req`), so it does

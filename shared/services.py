@@ -18,10 +18,10 @@ from shared.acs import AcsClient
 from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
-from shared.settings import ConfigurationError, Settings
+from shared.settings import Settings
 from shared.sms import SmsService
 from shared.sms_acs import SmsClient
-from shared.sms_store import IdempotencyStore
+from shared.sms_store import TableIdempotencyStore
 from shared.tables import LazyTable, build_service_client
 from shared.tokens import TokenService
 
@@ -60,7 +60,7 @@ class Services:
             sms=SmsService(
                 settings.sms_from,
                 SmsClient(acs),
-                IdempotencyStore(LazyTable(tables, settings.idempotency_table_name)),
+                TableIdempotencyStore(LazyTable(tables, settings.idempotency_table_name)),
             ),
         )
 
@@ -88,18 +88,3 @@ def use_services(services: Services | None) -> None:
     global _services
     with _lock:
         _services = services
-
-
-def report_configuration() -> None:
-    """Log every configuration problem as the worker loads the functions.
-
-    Calls still fail closed (each answers 500 and logs the same message) until it is fixed;
-    this makes the problem visible at start-up rather than at the first request.
-    """
-    try:
-        Settings.from_env()
-    except ConfigurationError as exc:
-        logger.error("%s", exc)
-
-
-report_configuration()

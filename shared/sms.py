@@ -8,24 +8,16 @@ so a resumed or retried send is dropped by ACS; recorded successes are never sen
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from shared.auth import Caller
 from shared.errors import ServiceError
-from shared.settings import Settings
-from shared.sms_acs import (
-    MAX_PER_CALL,
-    Outgoing,
-    RecipientResult,
-    SendFailed,
-    SmsClient,
-    SmsContent,
-)
-from shared.sms_request import SmsRequest, parse_idempotency_key
-from shared.sms_store import Claim, IdempotencyStore
+from shared.sms_acs import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
+from shared.sms_records import Claim, RecipientResult
+from shared.sms_request import SmsRequest
+from shared.sms_store import IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +46,6 @@ class SmsOutcome:
         return {"results": [r.to_json() for r in self.results]}
 
 
-def http_scope(caller_key: str) -> str:
-    """Idempotency keys of HTTP callers are private to each caller."""
-    return f"http\n{caller_key}"
-
-
 def due(recipients: Sequence[str], recorded: dict[str, RecipientResult]) -> list[tuple[str, int]]:
     """Who to send to now, and under which attempt number.
 
@@ -82,20 +69,11 @@ class SmsService:
         self._client = client
         self._store = store
 
-    def send_http(self, caller: Caller, settings: Settings, *, idempotency_key: str | None,
-                  read_body: Callable[[], Any]) -> SmsOutcome:
-        """SendSms: the caller's role is checked before the body is read, so a caller without
-        it learns nothing more; then the Idempotency-Key header and the body are validated."""
-        caller.require_role(settings.sms_send_role)
-        key = parse_idempotency_key(idempotency_key)
-        request = SmsRequest.parse(read_body(), settings)
-        return self.send(request, scope=http_scope(caller.key), key=key)
-
     def send(self, request: SmsRequest, *, scope: str, key: str | None) -> SmsOutcome:
         """Send `request` at most once per recipient for (scope, key); without a key, once."""
         content = self._content(request)
         claim = (self._store.claim(scope, key, request.fingerprint()) if key is not None
-                 else Claim.ephemeral())
+                 else self._store.ephemeral())
         if claim.completed:
             logger.info("SMS request replayed from its idempotency record; nothing sent")
             return self._outcome(request, claim)
@@ -121,7 +99,7 @@ class SmsService:
     def _send_due(self, request: SmsRequest, content: SmsContent, claim: Claim) -> None:
         sendable = request.sendable
         plan = due(sendable, claim.results)
-        calls = -(-len(sendable) // MAX_PER_CALL)
+        calls = math.ceil(len(sendable) / MAX_PER_CALL)
         logger.info("SMS request: %d recipients (%d invalid), %d to send, up to %d ACS calls",
                     len(request.recipients), len(request.invalid), len(plan), calls)
         if not plan:
@@ -139,12 +117,16 @@ class SmsService:
             ]
             if not batch:
                 continue
+            error: ServiceError | None = None
             try:
                 results = self._client.send(content, batch)
             except SendFailed as failure:
                 unsent = start if failure.not_sent else start + MAX_PER_CALL
                 self._record_not_sent(claim, sendable, unsent, attempts, failure.status)
-                raise failure.error from failure.error.__cause__
+                error = failure.error
+            if error is not None:
+                # Raised outside the handler: the error keeps its own cause, not the wrapper.
+                raise error
             claim.record(start // MAX_PER_CALL, page, results)
             if time.monotonic() - saved >= CHECKPOINT_SECONDS:
                 self._store.checkpoint(claim)
@@ -160,7 +142,7 @@ class SmsService:
         Only recipients of attempts this invocation created: one numbered earlier may have
         been sent by a try that died before recording it, so it keeps its repeatability id.
         """
-        for index in range(start // MAX_PER_CALL, -(-len(sendable) // MAX_PER_CALL)):
+        for index in range(start // MAX_PER_CALL, math.ceil(len(sendable) / MAX_PER_CALL)):
             page = sendable[index * MAX_PER_CALL:(index + 1) * MAX_PER_CALL]
             unsent = [RecipientResult(n, False, status, error=NOT_SENT, attempt=attempts[n])
                       for n in page if attempts.get(n, -1) >= claim.fresh_from]

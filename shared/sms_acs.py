@@ -16,12 +16,14 @@ from azure.core.rest import HttpResponse
 
 from shared.acs import AcsClient, error_from_response
 from shared.errors import ServiceError, UpstreamError, UpstreamUnavailable
+from shared.sms_records import RecipientResult
 
 logger = logging.getLogger(__name__)
 
 SMS_API_VERSION = "2026-01-23"
 MAX_PER_CALL = 100
-ERROR_MAX = 200
+# ACS error messages are reported per recipient, cut to this many characters.
+RECIPIENT_ERROR_MAX_CHARS = 200
 # Tries of one call after a transport error or an answer that leaves the outcome unknown.
 TRIES = 3
 BACKOFF_SECONDS = 0.5
@@ -42,37 +44,6 @@ class SendFailed(Exception):
         self.not_sent = not_sent
         # The per-recipient status to record: ACS's own when it says "retry later", else 503.
         self.status = status if status == 429 or status >= 500 else 503
-
-
-@dataclass(frozen=True)
-class RecipientResult:
-    """What happened to one recipient; `attempt` numbers deliberate resends (internal)."""
-
-    to: str
-    successful: bool
-    http_status: int
-    message_id: str | None = None
-    error: str | None = None
-    attempt: int = 0
-
-    @property
-    def retryable(self) -> bool:
-        # ACS said this recipient was not sent and may be later: throttled or a server error.
-        return not self.successful and (self.http_status == 429 or self.http_status >= 500)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"to": self.to, "messageId": self.message_id, "successful": self.successful,
-                "httpStatusCode": self.http_status, "error": self.error}
-
-    def to_record(self) -> list[Any]:
-        return [self.to, self.successful, self.http_status, self.message_id, self.error,
-                self.attempt]
-
-    @classmethod
-    def from_record(cls, item: Sequence[Any]) -> RecipientResult:
-        to, successful, status, message_id, error, attempt = item
-        return cls(to=str(to), successful=bool(successful), http_status=int(status),
-                   message_id=message_id, error=error, attempt=int(attempt))
 
 
 @dataclass(frozen=True)
@@ -119,8 +90,6 @@ class SmsClient:
         response, uncertain = self._post(body)
         if response.status_code != 202:
             error = error_from_response("sms.send", response)
-            if not isinstance(error, ServiceError):
-                raise error
             # 429, 503 and 4xx say ACS did not act on the call; a 500, 502 or 504 may come
             # after it did. `uncertain`: an earlier try of this call may have been sent.
             acted = uncertain or response.status_code in _OUTCOME_UNKNOWN
@@ -190,7 +159,8 @@ def parse_results(content: bytes, batch: Sequence[Outgoing]) -> list[RecipientRe
             successful=successful,
             http_status=status,
             message_id=message_id if isinstance(message_id, str) else None,
-            error=None if successful else (str(error)[:ERROR_MAX] if error else "Not sent."),
+            error=None if successful else (
+                str(error)[:RECIPIENT_ERROR_MAX_CHARS] if error else "Not sent."),
             attempt=outgoing.attempt,
         ))
     sent = sum(r.successful for r in results)

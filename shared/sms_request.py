@@ -124,6 +124,11 @@ def _parse_number(item: Any) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+def caller_scope(caller_key: str) -> str:
+    """The idempotency scope of an HTTP caller: its keys are private to it."""
+    return f"http\n{caller_key}"
+
+
 def parse_idempotency_key(value: Any, *, pointer: str | None = None) -> str | None:
     """An Idempotency-Key header (or the queue's `idempotencyKey`): absent, or 1..128 printable
     ASCII characters."""

@@ -13,11 +13,9 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from email.utils import format_datetime
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -29,13 +27,12 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import Conflict, ServiceError, UnprocessableContent
-from shared.sms_acs import RecipientResult
+from shared.sms_records import COMPLETED, PENDING, Claim, RecipientResult, rfc1123
 from shared.tables import LazyTable
 
 logger = logging.getLogger(__name__)
 
 HEAD = "head"
-PENDING, COMPLETED = "pending", "completed"
 # Longer than host.json's functionTimeout (2 min), so a live holder is never taken over, and
 # short enough that a crashed holder's work is resumed inside ACS's 5-minute repeat window.
 # host.json's queue retries must outlast it: a lease left held (release failed) answers the
@@ -44,57 +41,43 @@ PENDING, COMPLETED = "pending", "completed"
 LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+Clock = Callable[[], dt.datetime]
 _ROWS_PER_WRITE = 99  # a Table transaction holds at most 100 operations, one is the head
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def rfc1123(moment: dt.datetime) -> str:
-    return format_datetime(moment.replace(microsecond=0), usegmt=True)
+class IdempotencyStore(Protocol):
+    """Where SMS idempotency records live; the SMS service sees only this."""
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim: ...
+
+    def ephemeral(self) -> Claim: ...
+
+    def extend_attempts(self, claim: Claim, attempts: int) -> None: ...
+
+    def checkpoint(self, claim: Claim) -> None: ...
+
+    def complete(self, claim: Claim) -> None: ...
+
+    def release(self, claim: Claim) -> None: ...
 
 
-@dataclass
-class Claim:
-    """A record held under lease by this invocation (or, without a key, held by nobody)."""
+class TableIdempotencyStore:
+    """IdempotencyStore in Table Storage. `clock` gives the current UTC time (injectable, so
+    tests move time instead of sleeping through leases and expiries)."""
 
-    partition: str
-    generation: str
-    etag: str
-    first_sent: list[str]
-    results: dict[str, RecipientResult] = field(default_factory=dict)
-    completed: bool = False
-    durable: bool = True
-    # Pages (index -> their numbers) whose results are known here but not yet stored.
-    unsaved: dict[int, Sequence[str]] = field(default_factory=dict)
-    # Attempts numbered from here on were created by this invocation, so no earlier one can
-    # have sent anything under their repeatability ids (an attempt's FirstSent is stored
-    # before anything is sent with it, conditional on the head's ETag).
-    fresh_from: int = 0
-
-    @classmethod
-    def ephemeral(cls) -> Claim:
-        """No Idempotency-Key: nothing stored; repeatability still covers transport retries."""
-        return cls(partition=uuid.uuid4().hex, generation="", etag="",
-                   first_sent=[rfc1123(_now())], durable=False)
-
-    def record(self, index: int, page: Sequence[str], results: Sequence[RecipientResult]) -> None:
-        """Note one ACS call's results; the store writes them at the next checkpoint."""
-        self.results.update({r.to: r for r in results})
-        self.unsaved[index] = page
-
-    def request_id(self, number: str, attempt: int) -> str:
-        """The recipient's repeatabilityRequestId: the same for every try of one attempt."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sms:{self.partition}:{number}:{attempt}"))
-
-
-class IdempotencyStore:
     def __init__(self, table: LazyTable, *, lease: dt.timedelta = LEASE,
-                 ttl: dt.timedelta = RECORD_TTL) -> None:
+                 ttl: dt.timedelta = RECORD_TTL, clock: Clock = utc_now) -> None:
         self._table = table
         self._lease = lease
         self._ttl = ttl
+        self._now = clock
+
+    def ephemeral(self) -> Claim:
+        return Claim.ephemeral(self._now())
 
     @staticmethod
     def partition(scope: str, key: str) -> str:
@@ -114,7 +97,7 @@ class IdempotencyStore:
     def _claim(self, client: TableClient, partition: str, fingerprint: str) -> Claim | None:
         rows = list(client.query_entities("PartitionKey eq @pk", parameters={"pk": partition}))
         head = next((r for r in rows if r["RowKey"] == HEAD), None)
-        now = _now()
+        now = self._now()
         if head is None or head["ExpiresAt"] <= now:
             return self._create(client, partition, fingerprint, head, now)
         if head["Fingerprint"] != fingerprint:
@@ -183,7 +166,8 @@ class IdempotencyStore:
                   for i in range(0, len(pages), _ROWS_PER_WRITE)] or [[]]
         for chunk in chunks:
             head = {"PartitionKey": claim.partition, "RowKey": HEAD,
-                    "LeaseUntil": _now() + self._lease, **(values if chunk is chunks[-1] else {})}
+                    "LeaseUntil": self._now() + self._lease,
+                    **(values if chunk is chunks[-1] else {})}
             operations: list[Any] = [("update", head, {
                 "mode": UpdateMode.MERGE, "etag": claim.etag,
                 "match_condition": MatchConditions.IfNotModified,
@@ -205,7 +189,7 @@ class IdempotencyStore:
         """Fix the repeatabilityFirstSent of new attempts before anything is sent with them."""
         if len(claim.first_sent) >= attempts:
             return
-        first_sent = claim.first_sent + [rfc1123(_now())] * (attempts - len(claim.first_sent))
+        first_sent = claim.first_sent + [rfc1123(self._now())] * (attempts - len(claim.first_sent))
         self._write(claim, {"FirstSent": json.dumps(first_sent)})
         claim.first_sent = first_sent
 

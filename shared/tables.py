@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -21,13 +20,31 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient
 
+from shared.dependency import (
+    CREDENTIAL_REFUSED,
+    RETRY_AFTER_SECONDS,
+    SERVER_ERRORS,
+    THROTTLED,
+    Cooldown,
+    Mapped,
+    StatusMap,
+)
 from shared.errors import UpstreamError, UpstreamUnavailable
 from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-UNAVAILABLE_SECONDS = 5.0
+_UNAVAILABLE = "Storage is unavailable."
+# Other statuses (404, 409, 412) are outcomes the callers handle themselves.
+_STORAGE_ERRORS = StatusMap("Table Storage", [
+    (THROTTLED, Mapped(UpstreamUnavailable, _UNAVAILABLE)),
+    (SERVER_ERRORS, Mapped(UpstreamUnavailable, _UNAVAILABLE)),
+    (CREDENTIAL_REFUSED, Mapped(
+        UpstreamError, "Storage refused the request.",
+        hint="check the managed identity's Storage Table Data Contributor role",
+    )),
+])
 # Table calls sit on the request path: fail fast and let the caller retry on 503.
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 2,
@@ -76,7 +93,7 @@ class LazyTable:
         self.client: TableClient = service.get_table_client(name)
         self._ready = False
         self._lock = threading.Lock()
-        self._unavailable_until = 0.0
+        self._outage = Cooldown(_UNAVAILABLE)
 
     def _ensure(self) -> None:
         if not self._ready:
@@ -86,8 +103,7 @@ class LazyTable:
     def _create_once(self) -> None:
         if self._ready:  # another thread did it while this one waited for the lock
             return
-        if time.monotonic() < self._unavailable_until:
-            raise UpstreamUnavailable("Storage is unavailable.", retry_after=5)
+        self._outage.check()
         try:
             with suppress(ResourceExistsError):
                 self.client.create_table()
@@ -96,7 +112,7 @@ class LazyTable:
                 raise
             logger.warning("Not allowed to create table %s; assuming it exists", self.name)
         except AzureError:
-            self._unavailable_until = time.monotonic() + UNAVAILABLE_SECONDS
+            self._outage.trip()
             raise
         self._ready = True
 
@@ -120,14 +136,11 @@ def unavailable_on_storage_errors(table: str) -> Iterator[None]:
     try:
         yield
     except HttpResponseError as exc:
-        if exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429):
-            logger.error("Table %s answered %s", table, exc.status_code)
-            raise UpstreamUnavailable("Storage is unavailable.", retry_after=5) from exc
-        if exc.status_code in (401, 403):
-            logger.error("Table %s refused the service's credential: check the managed "
-                         "identity's Storage Table Data Contributor role", table)
-            raise UpstreamError("Storage refused the request.") from exc
-        raise
+        error = _STORAGE_ERRORS.error_for(exc.status_code or 0)
+        if error is None:
+            raise
+        logger.error("Table %s answered %s", table, exc.status_code)
+        raise error from exc
     except AzureError as exc:
         logger.error("Table %s could not be reached: %s", table, type(exc).__name__)
-        raise UpstreamUnavailable("Storage is unavailable.", retry_after=5) from exc
+        raise UpstreamUnavailable(_UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS) from exc

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from shared.errors import UpstreamUnavailable
-from shared.sms import INVALID_NUMBER, http_scope
+from shared.sms import INVALID_NUMBER
 from shared.sms_queue import QUEUE_SCOPE
-from shared.sms_store import Claim, IdempotencyStore
+from shared.sms_records import Claim
+from shared.sms_request import caller_scope
+from shared.sms_store import TableIdempotencyStore
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body
@@ -27,12 +29,12 @@ INVALID = "+15555555555"
 
 def _request_id(scope: str, key: str, number: str, attempt: int) -> str:
     """The repeatabilityRequestId the service derives for one attempt of one recipient."""
-    claim = Claim(IdempotencyStore.partition(scope, key), "", "", [])
+    claim = Claim(TableIdempotencyStore.partition(scope, key), "", "", [])
     return claim.request_id(number, attempt)
 
 
 def _http_scope(app_env: dict[str, str]) -> str:
-    return http_scope(f"{app_env['AUTH_ISSUER']}\nsub:backend-sms")  # sender_token's caller
+    return caller_scope(f"{app_env['AUTH_ISSUER']}\nsub:backend-sms")  # sender_token's caller
 
 
 def _by_number(response: Any) -> dict[str, dict[str, Any]]:

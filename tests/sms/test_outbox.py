@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import time
 from typing import Any
 
 import pytest
@@ -13,10 +12,10 @@ import pytest
 from shared.errors import Conflict, UpstreamUnavailable
 from shared.services import get_services, use_services
 from shared.settings import Settings
-from shared.sms_acs import RecipientResult
 from shared.sms_queue import QUEUE_SCOPE
+from shared.sms_records import RecipientResult
 from shared.sms_request import SmsRequest
-from shared.sms_store import IdempotencyStore
+from shared.sms_store import LEASE, RECORD_TTL, Clock, TableIdempotencyStore, utc_now
 from shared.tables import LazyTable, build_service_client
 from tests.sms.conftest import DeliverCall
 from tests.sms.support import numbers, sent_to
@@ -25,11 +24,16 @@ from tests.support import EmulatorClient
 BODY = {"to": numbers(3), "message": "Your parcel is on its way"}
 
 
-def _store(app_env: dict[str, str], **options: Any) -> IdempotencyStore:
+def _ago(delta: dt.timedelta) -> Clock:
+    """A clock running `delta` behind: a worker that acted that long ago (no sleeping)."""
+    return lambda: utc_now() - delta
+
+
+def _store(app_env: dict[str, str], **options: Any) -> TableIdempotencyStore:
     """A second handle on the function app's idempotency table, as another worker has."""
     settings = Settings.from_env()
     service = build_service_client(settings.identity_table, get_services().credential)
-    return IdempotencyStore(LazyTable(service, settings.idempotency_table_name), **options)
+    return TableIdempotencyStore(LazyTable(service, settings.idempotency_table_name), **options)
 
 
 def test_outbox_message_sent_once_per_recipient(deliver: DeliverCall,
@@ -51,16 +55,16 @@ def test_outbox_delivered_three_times_with_crash_one_sms_per_recipient(
 ) -> None:
     """The only mock in these tests: the record-completion step raises once, after ACS
     accepted the messages and before the record says so."""
-    real = IdempotencyStore.complete
+    real = TableIdempotencyStore.complete
     crashes: list[str] = []
 
-    def crash_once(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
+    def crash_once(self: TableIdempotencyStore, *args: Any, **kwargs: Any) -> None:
         if not crashes:
             crashes.append("complete")
             raise crash("simulated crash")
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(IdempotencyStore, "complete", crash_once)
+    monkeypatch.setattr(TableIdempotencyStore, "complete", crash_once)
 
     with pytest.raises(crash, match="simulated crash"):
         deliver(BODY, dequeue_count=1)
@@ -82,7 +86,7 @@ def _end_lease(app_env: dict[str, str], key: str) -> None:
     settings = Settings.from_env()
     service = build_service_client(settings.identity_table, get_services().credential)
     service.get_table_client(settings.idempotency_table_name).update_entity({
-        "PartitionKey": IdempotencyStore.partition(QUEUE_SCOPE, key), "RowKey": "head",
+        "PartitionKey": TableIdempotencyStore.partition(QUEUE_SCOPE, key), "RowKey": "head",
         "LeaseUntil": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
     })
 
@@ -144,9 +148,8 @@ def test_outbox_expired_lease_taken_over_sent_once(
     deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
 ) -> None:
     # A worker that claimed the message and died without a word: its lease runs out.
-    dead = _store(app_env, lease=dt.timedelta(seconds=1))
+    dead = _store(app_env, clock=_ago(LEASE + dt.timedelta(seconds=1)))
     dead.claim(QUEUE_SCOPE, "msg-1", SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
-    time.sleep(1.2)
 
     assert deliver(BODY).value is None
 
@@ -156,10 +159,9 @@ def test_outbox_expired_lease_taken_over_sent_once(
 def test_outbox_stale_holder_write_after_takeover_conflict(
     deliver: DeliverCall, emulator: EmulatorClient, app_env: dict[str, str]
 ) -> None:
-    stale = _store(app_env, lease=dt.timedelta(seconds=1))
+    stale = _store(app_env, clock=_ago(LEASE + dt.timedelta(seconds=1)))
     claim = stale.claim(QUEUE_SCOPE, "msg-1",
                         SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
-    time.sleep(1.2)
     deliver(BODY)  # takes the record over and completes it
 
     with pytest.raises(Conflict):
@@ -274,11 +276,10 @@ def test_outbox_recorded_retryable_failure_resent_as_next_attempt(
 
 def test_outbox_expired_record_sent_again(deliver: DeliverCall, emulator: EmulatorClient,
                                           app_env: dict[str, str]) -> None:
-    old = _store(app_env, ttl=dt.timedelta(seconds=1))
+    old = _store(app_env, clock=_ago(RECORD_TTL + dt.timedelta(seconds=1)))
     claim = old.claim(QUEUE_SCOPE, "msg-1",
                       SmsRequest.parse(BODY, Settings.from_env()).fingerprint())
     old.complete(claim)
-    time.sleep(1.2)
 
     deliver(BODY)
 
@@ -293,11 +294,11 @@ def test_outbox_checkpointed_pages_not_resent_after_kill(
     page's results stored: the redelivery sends nothing at all."""
     monkeypatch.setattr("shared.sms.CHECKPOINT_SECONDS", 0.0)
 
-    def killed(self: IdempotencyStore, *args: Any, **kwargs: Any) -> None:
+    def killed(self: TableIdempotencyStore, *args: Any, **kwargs: Any) -> None:
         raise WorkerKilled("simulated crash")
 
     with monkeypatch.context() as patch:
-        patch.setattr(IdempotencyStore, "complete", killed)
+        patch.setattr(TableIdempotencyStore, "complete", killed)
         with pytest.raises(WorkerKilled):
             deliver({"to": numbers(250), "message": "bulk"})
     _end_lease(app_env, "msg-1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.sms import due
-from shared.sms_acs import RecipientResult
+from shared.sms_records import RecipientResult
 
 
 def test_due_nothing_recorded_everyone_attempt_zero() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.errors import Forbidden
 from shared.services import get_services, use_services
+from shared.sms_request import SmsRequest, caller_scope
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers
 from tests.support import EmulatorClient, json_body
@@ -179,31 +179,15 @@ def test_sendsms_sms_from_missing_configuration_error_500(
     _nothing_sent(emulator)
 
 
-def test_sms_service_send_http_no_role_body_never_read(app_env: dict[str, str],
-                                                      emulator: EmulatorClient) -> None:
-    services = get_services()
-    caller = services.authenticator.authenticate(f"Bearer {emulator.mint('app-user')}")
-    reads: list[int] = []
-
-    def read_body() -> Any:
-        reads.append(1)
-        return {"to": numbers(1), "message": "x"}
-
-    with pytest.raises(Forbidden):
-        services.sms.send_http(caller, services.settings, idempotency_key="k",
-                               read_body=read_body)
-
-    assert reads == []
-    _nothing_sent(emulator)
-
-
-def test_sms_service_send_http_with_role_sends(app_env: dict[str, str], emulator: EmulatorClient,
-                                               sender_token: str) -> None:
+def test_sms_service_send_parsed_request_sends_once_per_recipient(
+    app_env: dict[str, str], emulator: EmulatorClient, sender_token: str
+) -> None:
     services = get_services()
     caller = services.authenticator.authenticate(f"Bearer {sender_token}")
+    request = SmsRequest.parse({"to": numbers(2), "message": "x"}, services.settings)
 
-    outcome = services.sms.send_http(caller, services.settings, idempotency_key="k",
-                                     read_body=lambda: {"to": numbers(2), "message": "x"})
+    outcome = services.sms.send(request, scope=caller_scope(caller.key), key="k")
+    again = services.sms.send(request, scope=caller_scope(caller.key), key="k")
 
-    assert outcome.status == 202
+    assert outcome.status == again.status == 202
     assert len(emulator.sms()) == 2

@@ -21,8 +21,9 @@ from shared.services import get_services, use_services
 from shared.settings import Settings
 from shared.sms_acs import SmsClient
 from shared.sms_queue import QUEUE_SCOPE
+from shared.sms_records import rfc1123
 from shared.sms_request import SmsRequest
-from shared.sms_store import IdempotencyStore, rfc1123
+from shared.sms_store import TableIdempotencyStore
 from shared.tables import LazyTable, build_service_client
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
@@ -171,7 +172,7 @@ def test_outbox_call_failed_after_dead_try_keeps_ids(
     must not move those recipients to a new attempt (that could send them twice)."""
     settings = Settings.from_env()
     service = build_service_client(settings.identity_table, get_services().credential)
-    dead = IdempotencyStore(LazyTable(service, settings.idempotency_table_name),
+    dead = TableIdempotencyStore(LazyTable(service, settings.idempotency_table_name),
                             lease=dt.timedelta(seconds=1))
     dead.claim(QUEUE_SCOPE, "msg-1", SmsRequest.parse(BODY, settings).fingerprint())
     time.sleep(1.2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -128,13 +127,22 @@ def test_send_without_key_each_request_sent(send: SendCall, emulator: EmulatorCl
     assert len(emulator.sms()) == 2
 
 
-def test_send_concurrent_duplicate_conflict_409(send: SendCall, emulator: EmulatorClient) -> None:
+def test_send_concurrent_duplicate_conflict_409(send: SendCall, emulator: EmulatorClient,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     emulator.fault("sms.send", 200, count=1, latencyMs=1500)  # the first send is slow, not failed
     body = {"to": numbers(2), "message": "slow"}
+    sending = threading.Event()
+    real_send = SmsClient.send
+
+    def signalling_send(self: SmsClient, *args: Any, **kwargs: Any) -> Any:
+        sending.set()  # the record is claimed; the call to ACS starts now
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(SmsClient, "send", signalling_send)
     first: dict[str, Any] = {}
     worker = threading.Thread(target=lambda: first.update(response=send(body, key="dup")))
     worker.start()
-    time.sleep(0.7)  # the first request now holds the record and waits on ACS
+    assert sending.wait(10)
 
     second = send(body, key="dup")
     worker.join(10)

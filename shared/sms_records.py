@@ -1,0 +1,83 @@
+"""The SMS records: each recipient's result (as reported and as stored) and the claim an
+invocation holds on an idempotency record while it sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from typing import Any
+
+PENDING, COMPLETED = "pending", "completed"
+
+
+def rfc1123(moment: dt.datetime) -> str:
+    return format_datetime(moment.replace(microsecond=0), usegmt=True)
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    """What happened to one recipient; `attempt` numbers deliberate resends (internal)."""
+
+    to: str
+    successful: bool
+    http_status: int
+    message_id: str | None = None
+    error: str | None = None
+    attempt: int = 0
+
+    @property
+    def retryable(self) -> bool:
+        # ACS said this recipient was not sent and may be later: throttled or a server error.
+        return not self.successful and (self.http_status == 429 or self.http_status >= 500)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"to": self.to, "messageId": self.message_id, "successful": self.successful,
+                "httpStatusCode": self.http_status, "error": self.error}
+
+    def to_record(self) -> list[Any]:
+        return [self.to, self.successful, self.http_status, self.message_id, self.error,
+                self.attempt]
+
+    @classmethod
+    def from_record(cls, item: Sequence[Any]) -> RecipientResult:
+        to, successful, status, message_id, error, attempt = item
+        return cls(to=str(to), successful=bool(successful), http_status=int(status),
+                   message_id=message_id, error=error, attempt=int(attempt))
+
+
+@dataclass
+class Claim:
+    """A record held under lease by this invocation (or, without a key, held by nobody)."""
+
+    partition: str
+    generation: str
+    etag: str
+    first_sent: list[str]
+    results: dict[str, RecipientResult] = field(default_factory=dict)
+    completed: bool = False
+    durable: bool = True
+    # Pages (index -> their numbers) whose results are known here but not yet stored.
+    unsaved: dict[int, Sequence[str]] = field(default_factory=dict)
+    # Attempts numbered from here on were created by this invocation, so no earlier one can
+    # have sent anything under their repeatability ids (an attempt's FirstSent is stored
+    # before anything is sent with it, conditional on the head's ETag).
+    fresh_from: int = 0
+
+    @classmethod
+    def ephemeral(cls, now: dt.datetime) -> Claim:
+        """No Idempotency-Key: nothing stored; repeatability still covers transport retries."""
+        return cls(partition=uuid.uuid4().hex, generation="", etag="",
+                   first_sent=[rfc1123(now)], durable=False)
+
+    def record(self, index: int, page: Sequence[str], results: Sequence[RecipientResult]) -> None:
+        """Note one ACS call's results; the store writes them at the next checkpoint."""
+        self.results.update({r.to: r for r in results})
+        self.unsaved[index] = page
+
+    def request_id(self, number: str, attempt: int) -> str:
+        """The recipient's repeatabilityRequestId: the same for every try of one attempt."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sms:{self.partition}:{number}:{attempt}"))
