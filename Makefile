@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test test-unit lint bench install clean
 
 install: $(STAMP_PY) $(STAMP_NODE)
 
@@ -30,6 +30,9 @@ lint: $(STAMP_PY)
 
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP_PY)
+	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench

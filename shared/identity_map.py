@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from typing import Protocol
 
 from azure.core import MatchConditions
@@ -32,6 +33,28 @@ class IdentityMap(Protocol):
     def replace(self, caller: Caller, old_id: str, new_id: str) -> str:
         """Swap old_id for new_id unless someone else changed it; return the mapped identity."""
         ...
+
+
+class InMemoryIdentityMap:
+    """IdentityMap in a dict: for fast tests and tools; one process only, nothing durable."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, caller: Caller) -> str | None:
+        return self._rows.get(caller.key)
+
+    def add(self, caller: Caller, identity_id: str) -> str:
+        with self._lock:
+            return self._rows.setdefault(caller.key, identity_id)
+
+    def replace(self, caller: Caller, old_id: str, new_id: str) -> str:
+        with self._lock:
+            current = self._rows.setdefault(caller.key, new_id)
+            if current == old_id:
+                self._rows[caller.key] = current = new_id
+            return current
 
 
 def partition_key(caller: Caller) -> str:

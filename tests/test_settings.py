@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shared.settings import (
@@ -140,3 +145,19 @@ def test_create_identity_misconfigured_app_500_generic_and_logged(
     assert body["detail"] == "The request could not be completed."
     assert "ACS_CONNECTION_STRING" in caplog.text and "ACS_ENDPOINT" in caplog.text
     assert "c2VjcmV0" not in caplog.text and "c2VjcmV0" not in response.get_body().decode()
+
+
+def test_function_module_import_with_bad_configuration_logs_nothing(tmp_path: Path) -> None:
+    """Importing a function (what `make bench` or a tool does) reports nothing; the host
+    learns about configuration problems from the first call, which fails closed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACS_", "AUTH_", "IDENTITY_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", "import logging; logging.basicConfig(level=logging.DEBUG); "
+         "import IssueToken, CreateIdentity, SendSms, SmsOutbox"],
+        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "configuration" not in done.stderr.lower()
+    assert "ACS_ENDPOINT" not in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+import azure.functions as func
 import pytest
 
 import CreateIdentity
@@ -19,13 +20,13 @@ def short_retry_budget(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch)
     use_services(None)
 
 
-def _assert_clean_503(response: object) -> dict[str, object]:
-    assert response.status_code == 503  # type: ignore[attr-defined]
-    assert response.mimetype == "application/problem+json"  # type: ignore[attr-defined]
-    retry_after = int(response.headers["Retry-After"])  # type: ignore[attr-defined]
+def _assert_clean_503(response: func.HttpResponse) -> dict[str, object]:
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    retry_after = int(response.headers["Retry-After"])
     assert retry_after >= 1
     body: dict[str, object] = json_body(response)
-    text = response.get_body().decode()  # type: ignore[attr-defined]
+    text = response.get_body().decode()
     for internal in ("Traceback", "azure.", "Error(", "127.0.0.1", "https://"):
         assert internal not in text
     return body
