@@ -6,11 +6,12 @@ use and reused; tests and benchmarks may install their own instance with `use_se
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import ssl
 import threading
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from azure.core.credentials import TokenCredential
 
@@ -19,11 +20,13 @@ from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
 from shared.settings import Settings
-from shared.sms import SmsService
-from shared.sms_acs import SmsClient
-from shared.sms_store import TableIdempotencyStore
 from shared.tables import LazyTable, build_service_client
+from shared.token_cache import SingleFlightCredential
 from shared.tokens import TokenService
+from shared.transport import build_transport
+
+if TYPE_CHECKING:
+    from shared.sms import SmsService
 
 logger = logging.getLogger(__name__)
 
@@ -32,37 +35,54 @@ logger = logging.getLogger(__name__)
 _QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy",)
 
 
-@dataclass(frozen=True)
 class Services:
-    settings: Settings
-    credential: TokenCredential
-    acs: AcsClient
-    authenticator: CallerAuthenticator
-    tokens: TokenService
-    sms: SmsService
+    """Everything a function needs, built once per worker process.
+
+    The SMS service is built on first use: a worker that only issues tokens never imports the
+    SMS modules or phonenumbers (a cold-start cost). One transport (one pool of keep-alive
+    connections) and one single-flight credential serve every client.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self.settings = settings
+        self.credential: TokenCredential = SingleFlightCredential(
+            build_credential(settings.azure_client_id))
+        self.transport = build_transport()
+        self.acs = AcsClient(settings.acs_endpoint, self.credential,
+                             retry_seconds=settings.acs_retry_seconds, transport=self.transport)
+        self.tables = build_service_client(settings.identity_table, self.credential,
+                                           transport=self.transport)
+        self.authenticator = CallerAuthenticator(
+            settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context()
+        )
+        self.tokens = TokenService(
+            self.acs, TableIdentityMap(LazyTable(self.tables, settings.identity_table_name))
+        )
+        self._sms: SmsService | None = None
+        self._sms_lock = threading.Lock()
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        for name in _QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
-        credential = build_credential(settings.azure_client_id)
-        acs = AcsClient(settings.acs_endpoint, credential, retry_seconds=settings.acs_retry_seconds)
-        tables = build_service_client(settings.identity_table, credential)
-        identities = TableIdentityMap(LazyTable(tables, settings.identity_table_name))
-        return cls(
-            settings=settings,
-            credential=credential,
-            acs=acs,
-            authenticator=CallerAuthenticator(
-                settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context()
-            ),
-            tokens=TokenService(acs, identities),
-            sms=SmsService(
-                settings.sms_from,
-                SmsClient(acs),
-                TableIdempotencyStore(LazyTable(tables, settings.idempotency_table_name)),
-            ),
-        )
+        return cls(settings)
+
+    @property
+    def sms(self) -> SmsService:
+        if self._sms is None:
+            with self._sms_lock:
+                if self._sms is None:
+                    self._sms = self._build_sms()
+        return self._sms
+
+    def _build_sms(self) -> SmsService:
+        from shared.sms import SmsService
+        from shared.sms_acs import SmsClient
+        from shared.sms_store import TableIdempotencyStore
+
+        table = LazyTable(self.tables, self.settings.idempotency_table_name)
+        return SmsService(self.settings.sms_from, SmsClient(self.acs),
+                          TableIdempotencyStore(table))
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -80,6 +100,9 @@ def get_services() -> Services:
         with _lock:
             if _services is None:
                 _services = Services.build(Settings.from_env())
+                # What is alive now lives as long as the process: keep it out of every later
+                # garbage collection, so none of them walks the imported modules and clients.
+                gc.freeze()
     return _services
 
 

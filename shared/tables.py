@@ -18,6 +18,7 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
+from azure.core.pipeline.transport import HttpTransport
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.dependency import (
@@ -55,13 +56,15 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def build_service_client(target: str, credential: TokenCredential) -> TableServiceClient:
+def build_service_client(target: str, credential: TokenCredential, *,
+                         transport: HttpTransport[Any, Any] | None = None) -> TableServiceClient:
     """`target` is an https endpoint (managed identity) or a vetted development connection."""
+    options = {**_CLIENT_OPTIONS, "transport": transport}
     if "=" in target:
         return TableServiceClient.from_connection_string(
-            _expand_development_storage(target), **_CLIENT_OPTIONS
+            _expand_development_storage(target), **options
         )
-    return TableServiceClient(endpoint=target, credential=credential, **_CLIENT_OPTIONS)
+    return TableServiceClient(endpoint=target, credential=credential, **options)
 
 
 def _expand_development_storage(connection: str) -> str:
@@ -81,17 +84,19 @@ def table_missing(exc: HttpResponseError) -> bool:
 
 
 class LazyTable:
-    """One table client, the table created the first time it is used (and again if deleted).
+    """One table client; the table is created when an operation finds it missing.
 
-    A role scoped to existing tables may not create one: a 403 on create is logged once and
-    the table is assumed to exist. After a storage failure, calls answer 503 at once for a
-    few seconds instead of each waiting for its own time-out.
+    Tables normally exist (the deployment creates them), so no call pays a create round trip
+    up front: only a `TableNotFound` answer creates the table and repeats the operation. A role
+    scoped to existing tables may not create one: a 403 on create is logged and the table is
+    assumed to exist. After a failed create, calls answer 503 at once for a few seconds
+    instead of each waiting for its own time-out.
     """
 
     def __init__(self, service: TableServiceClient, name: str) -> None:
         self.name = name
         self.client: TableClient = service.get_table_client(name)
-        self._ready = False
+        self._ready = True
         self._lock = threading.Lock()
         self._outage = Cooldown(_UNAVAILABLE)
 
@@ -124,7 +129,7 @@ class LazyTable:
             except ResourceNotFoundError as exc:
                 if not table_missing(exc):
                     raise
-                logger.warning("Table %s is gone; creating it again", self.name)
+                logger.warning("Table %s does not exist; creating it", self.name)
                 self._ready = False
                 self._ensure()
                 return operation(self.client)
