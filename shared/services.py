@@ -82,7 +82,9 @@ class Services:
 
         table = LazyTable(self.tables, self.settings.idempotency_table_name)
         return SmsService(self.settings.sms_from, SmsClient(self.acs),
-                          TableIdempotencyStore(table))
+                          TableIdempotencyStore(table),
+                          allowed_regions=self.settings.sms_allowed_regions,
+                          concurrency=self.settings.sms_send_concurrency)
 
 
 def _ssl_context() -> ssl.SSLContext:

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 ACS_SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX = 60, 1440
+# The most recipients one request may carry: as many 15-digit numbers as fit in the 64 KiB
+# body limit beside the longest message (tests/sms/test_config.py holds the two together).
+SMS_MAX_RECIPIENTS_LIMIT = 2000
 
 # The public Azurite development account: the only storage key this service accepts,
 # and only when every endpoint in the connection string is on loopback.
@@ -55,6 +58,7 @@ class Settings:
     sms_send_role: str = "Sms.Send"
     sms_max_recipients: int = 1000
     sms_allowed_regions: frozenset[str] = frozenset()
+    sms_send_concurrency: int = 4
     identity_table_name: str = "AcsIdentities"
     idempotency_table_name: str = "SmsIdempotency"
     acs_retry_seconds: float = 20.0
@@ -217,8 +221,13 @@ class _Reader:
             sms_send_role=self._parse("SMS_SEND_ROLE", Settings.sms_send_role, _role,
                                       "an app role name"),
             sms_max_recipients=self._parse(
-                "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients, _int_in(1, 10_000),
-                "a whole number from 1 to 10000",
+                "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients,
+                _int_in(1, SMS_MAX_RECIPIENTS_LIMIT),
+                f"a whole number from 1 to {SMS_MAX_RECIPIENTS_LIMIT}",
+            ),
+            sms_send_concurrency=self._parse(
+                "SMS_SEND_CONCURRENCY", Settings.sms_send_concurrency, _int_in(1, 16),
+                "a whole number from 1 to 16 (ACS send calls in flight per request)",
             ),
             sms_allowed_regions=self._parse(
                 "SMS_ALLOWED_COUNTRY_CODES", Settings.sms_allowed_regions, _regions,

@@ -7,22 +7,22 @@ so a resumed or retried send is dropped by ACS; recorded successes are never sen
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from shared.errors import ServiceError
 from shared.sms_acs import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
-from shared.sms_records import Claim, RecipientResult
-from shared.sms_request import SmsRequest
+from shared.sms_records import INVALID_NUMBER, NOT_SENT, Claim, RecipientResult
+from shared.sms_request import Recipients, SmsRequest
 from shared.sms_store import IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
-INVALID_NUMBER = "Not a valid phone number; not sent."
-NOT_SENT = "Not sent yet; retry with the same idempotency key."
 # Results are stored when the record completes or is released, and every few seconds on the
 # way for large requests. A crash before they are stored only makes the retry repeat those
 # sends under the same repeatability ids, which ACS drops within its 5-minute window.
@@ -64,22 +64,41 @@ def due(recipients: Sequence[str], recorded: dict[str, RecipientResult]) -> list
 
 
 class SmsService:
-    def __init__(self, sender: str | None, client: SmsClient, store: IdempotencyStore) -> None:
+    def __init__(self, sender: str | None, client: SmsClient, store: IdempotencyStore, *,
+                 allowed_regions: frozenset[str] = frozenset(), concurrency: int = 1) -> None:
         self._sender = sender
         self._client = client
         self._store = store
+        self._allowed_regions = allowed_regions
+        self._concurrency = max(1, concurrency)
 
     def send(self, request: SmsRequest, *, scope: str, key: str | None) -> SmsOutcome:
-        """Send `request` at most once per recipient for (scope, key); without a key, once."""
+        """Send `request` at most once per recipient for (scope, key); without a key, once.
+
+        Recipients are resolved only when something is to be sent: the replay of a completed
+        key is answered from its record alone.
+        """
         content = self._content(request)
-        claim = (self._store.claim(scope, key, request.fingerprint()) if key is not None
-                 else self._store.ephemeral())
+        resolved: list[Recipients] = []
+
+        def prepare() -> list[tuple[int, str]]:
+            resolved.append(request.resolve(self._allowed_regions))
+            return resolved[-1].invalid_positions()
+
+        if key is None:
+            prepare()
+            claim = self._store.ephemeral()
+        else:
+            claim = self._store.claim(scope, key, request.fingerprint(), prepare=prepare)
         if claim.completed:
             logger.info("SMS request replayed from its idempotency record; nothing sent")
-            return self._outcome(request, claim)
+            if claim.replayed is not None:
+                return SmsOutcome(claim.replayed)
+            return self._outcome(request.resolve(self._allowed_regions), claim)
+        recipients = resolved[-1]
         try:
-            self._send_due(request, content, claim)
-            outcome = self._outcome(request, claim)
+            self._send_due(recipients, content, claim)
+            outcome = self._outcome(recipients, claim)
             if outcome.retryable_count:
                 self._store.release(claim)
             else:
@@ -96,66 +115,106 @@ class SmsService:
         return SmsContent(sender=self._sender, message=request.message, tag=request.tag,
                           enable_delivery_report=request.enable_delivery_report)
 
-    def _send_due(self, request: SmsRequest, content: SmsContent, claim: Claim) -> None:
-        sendable = request.sendable
+    def _send_due(self, recipients: Recipients, content: SmsContent, claim: Claim) -> None:
+        sendable = recipients.sendable
         plan = due(sendable, claim.results)
-        calls = math.ceil(len(sendable) / MAX_PER_CALL)
         logger.info("SMS request: %d recipients (%d invalid), %d to send, up to %d ACS calls",
-                    len(request.recipients), len(request.invalid), len(plan), calls)
+                    len(recipients.numbers), len(recipients.invalid), len(plan),
+                    math.ceil(len(sendable) / MAX_PER_CALL))
         if not plan:
             return
         self._store.extend_attempts(claim, max(attempt for _, attempt in plan) + 1)
         attempts = dict(plan)
-        saved = time.monotonic()
         # Pages are fixed slices of the recipients, so a retry resends within the same pages.
-        for start in range(0, len(sendable), MAX_PER_CALL):
-            page = sendable[start:start + MAX_PER_CALL]
-            batch = [
-                Outgoing(to=n, request_id=claim.request_id(n, attempts[n]),
-                         first_sent=claim.first_sent[attempts[n]], attempt=attempts[n])
-                for n in page if n in attempts
-            ]
-            if not batch:
-                continue
-            error: ServiceError | None = None
-            try:
-                results = self._client.send(content, batch)
-            except SendFailed as failure:
-                unsent = start if failure.not_sent else start + MAX_PER_CALL
-                self._record_not_sent(claim, sendable, unsent, attempts, failure.status)
-                error = failure.error
-            if error is not None:
-                # Raised outside the handler: the error keeps its own cause, not the wrapper.
-                raise error
-            claim.record(start // MAX_PER_CALL, page, results)
+        work = []
+        for index in range(math.ceil(len(sendable) / MAX_PER_CALL)):
+            numbers = sendable[index * MAX_PER_CALL:(index + 1) * MAX_PER_CALL]
+            batch = [Outgoing(to=n, request_id=claim.request_id(n, attempts[n]),
+                              first_sent=claim.first_sent[attempts[n]], attempt=attempts[n])
+                     for n in numbers if n in attempts]
+            if batch:
+                work.append(Page(index, numbers, batch))
+        failure: SendFailed | None = None
+        saved = time.monotonic()
+        for page, outcome in self._calls(content, work):
+            if isinstance(outcome, SendFailed):
+                failure = failure or outcome
+                if not outcome.may_have_sent:
+                    self._record_not_sent(claim, page, attempts, outcome.status)
+            elif outcome is None:  # never started: an earlier call failed
+                self._record_not_sent(claim, page, attempts, failure.status if failure else 503)
+            else:
+                claim.record(page.index, page.numbers, outcome)
             if time.monotonic() - saved >= CHECKPOINT_SECONDS:
                 self._store.checkpoint(claim)
                 saved = time.monotonic()
+        if failure is not None:
+            raise failure.error
+
+    def _calls(self, content: SmsContent, work: list[Page]
+               ) -> Iterator[tuple[Page, list[RecipientResult] | SendFailed | None]]:
+        """Each page's send call, at most `concurrency` at once, answered as they complete;
+        after a whole-call failure no new call starts (those pages answer None)."""
+        waiting = iter(work)
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(work)) or 1,
+                                thread_name_prefix="sms-send") as pool:
+            running: dict[Future[list[RecipientResult]], Page] = {}
+
+            def start_next() -> None:
+                page = next(waiting, None)
+                if page is not None:
+                    # A copy of the context, so tracing spans and the like follow the call.
+                    call = contextvars.copy_context().run
+                    running[pool.submit(call, self._client.send, content, page.batch)] = page
+
+            for _ in range(self._concurrency):
+                start_next()
+            failed = False
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    page = running.pop(future)
+                    try:
+                        yield page, future.result()
+                    except SendFailed as failure:
+                        failed = True
+                        yield page, failure
+                    if not failed:
+                        start_next()
+        for page in waiting:
+            yield page, None
 
     @staticmethod
-    def _record_not_sent(claim: Claim, sendable: Sequence[str], start: int,
-                         attempts: dict[str, int], status: int) -> None:
-        """After a failed call, record the recipients from `start` on as not sent, so the next
-        try sends them as a new attempt with a fresh repeatabilityFirstSent: left without a
-        result, a try more than 5 minutes later would repeat the old one and ACS answer 412.
+    def _record_not_sent(claim: Claim, page: Page, attempts: dict[str, int], status: int
+                         ) -> None:
+        """Record a page whose call surely sent nothing as not sent, so the next try sends it
+        as a new attempt with a fresh repeatabilityFirstSent: left without a result, a try
+        more than 5 minutes later would repeat the old one and ACS answer 412.
 
         Only recipients of attempts this invocation created: one numbered earlier may have
         been sent by a try that died before recording it, so it keeps its repeatability id.
         """
-        for index in range(start // MAX_PER_CALL, math.ceil(len(sendable) / MAX_PER_CALL)):
-            page = sendable[index * MAX_PER_CALL:(index + 1) * MAX_PER_CALL]
-            unsent = [RecipientResult(n, False, status, error=NOT_SENT, attempt=attempts[n])
-                      for n in page if attempts.get(n, -1) >= claim.fresh_from]
-            if unsent:
-                claim.record(index, page, unsent)
+        unsent = [RecipientResult(n, False, status, error=NOT_SENT, attempt=attempts[n])
+                  for n in page.numbers if attempts.get(n, -1) >= claim.fresh_from]
+        if unsent:
+            claim.record(page.index, page.numbers, unsent)
 
     @staticmethod
-    def _outcome(request: SmsRequest, claim: Claim) -> SmsOutcome:
+    def _outcome(recipients: Recipients, claim: Claim) -> SmsOutcome:
         results = []
-        for number in request.recipients:
-            if number in request.invalid:
+        for number in recipients.numbers:
+            if number in recipients.invalid:
                 results.append(RecipientResult(number, False, 400, error=INVALID_NUMBER))
             else:
                 results.append(claim.results.get(number)
                                or RecipientResult(number, False, 503, error=NOT_SENT))
         return SmsOutcome(tuple(results))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fixed slice of the sendable recipients, and those of it to send now."""
+
+    index: int
+    numbers: Sequence[str]
+    batch: list[Outgoing]

@@ -33,15 +33,15 @@ _OUTCOME_UNKNOWN = frozenset({500, 502, 504})
 class SendFailed(Exception):
     """A send call that failed as a whole; `error` is what the caller is told.
 
-    `not_sent` is True when no recipient of the call can have been sent: every try was
-    answered 429, 503 or 4xx, or never left. It is False when the outcome is unknown (an
+    `may_have_sent` is False when no recipient of the call can have been sent: every try was
+    answered 429, 503 or 4xx, or never left. It is True when the outcome is unknown (an
     answer lost after sending, a 500/502/504, an unusable 202): ACS may have sent some.
     """
 
-    def __init__(self, error: ServiceError, *, not_sent: bool, status: int = 503) -> None:
+    def __init__(self, error: ServiceError, *, may_have_sent: bool, status: int = 503) -> None:
         super().__init__(error.detail)
         self.error = error
-        self.not_sent = not_sent
+        self.may_have_sent = may_have_sent
         # The per-recipient status to record: ACS's own when it says "retry later", else 503.
         self.status = status if status == 429 or status >= 500 else 503
 
@@ -93,11 +93,11 @@ class SmsClient:
             # 429, 503 and 4xx say ACS did not act on the call; a 500, 502 or 504 may come
             # after it did. `uncertain`: an earlier try of this call may have been sent.
             acted = uncertain or response.status_code in _OUTCOME_UNKNOWN
-            raise SendFailed(error, not_sent=not acted, status=response.status_code)
+            raise SendFailed(error, may_have_sent=acted, status=response.status_code)
         try:
             return parse_results(response.content, batch)
         except UpstreamError as exc:
-            raise SendFailed(exc, not_sent=False) from None
+            raise SendFailed(exc, may_have_sent=True) from None
 
     def _post(self, body: dict[str, Any]) -> tuple[HttpResponse, bool]:
         """POST the call; also say whether any try before the answer may have been sent.
@@ -119,7 +119,7 @@ class SmsClient:
                 never_left = isinstance(cause, (ServiceRequestError, ClientAuthenticationError))
                 uncertain = uncertain or not never_left
                 if last or isinstance(cause, ClientAuthenticationError):
-                    raise SendFailed(exc, not_sent=not uncertain) from None
+                    raise SendFailed(exc, may_have_sent=uncertain) from None
             else:
                 if response.status_code not in _OUTCOME_UNKNOWN or last:
                     return response, uncertain

@@ -27,7 +27,14 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import Conflict, ServiceError, UnprocessableContent
-from shared.sms_records import COMPLETED, PENDING, Claim, RecipientResult, rfc1123
+from shared.sms_records import (
+    COMPLETED,
+    INVALID_NUMBER,
+    PENDING,
+    Claim,
+    RecipientResult,
+    rfc1123,
+)
 from shared.tables import LazyTable
 
 logger = logging.getLogger(__name__)
@@ -42,6 +49,12 @@ LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Clock = Callable[[], dt.datetime]
+# Validates a request about to be sent; answers where its invalid numbers stand.
+Prepare = Callable[[], Sequence[tuple[int, str]]]
+
+
+def _nothing_invalid() -> Sequence[tuple[int, str]]:
+    return ()
 _ROWS_PER_WRITE = 99  # a Table transaction holds at most 100 operations, one is the head
 
 
@@ -52,7 +65,8 @@ def utc_now() -> dt.datetime:
 class IdempotencyStore(Protocol):
     """Where SMS idempotency records live; the SMS service sees only this."""
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> Claim: ...
+    def claim(self, scope: str, key: str, fingerprint: str, *,
+              prepare: Prepare = _nothing_invalid) -> Claim: ...
 
     def ephemeral(self) -> Claim: ...
 
@@ -83,23 +97,30 @@ class TableIdempotencyStore:
     def partition(scope: str, key: str) -> str:
         return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> Claim:
+    def claim(self, scope: str, key: str, fingerprint: str, *,
+              prepare: Prepare = _nothing_invalid) -> Claim:
         """Take the record for (scope, key): new, completed (to replay), or resumed under a
         fresh lease. Raises Conflict while another holder's lease is alive and
-        UnprocessableContent when the key was used for a different request."""
+        UnprocessableContent when the key was used for a different request.
+
+        `prepare` runs only when the request is to be sent (new or resumed), before anything
+        is written: it validates the recipients and says where the invalid ones stand, which
+        the record keeps so that a replay rebuilds the outcome without parsing numbers.
+        """
         partition = self.partition(scope, key)
         for _ in range(2):
-            claim = self._table.call(lambda c: self._claim(c, partition, fingerprint))
+            claim = self._table.call(lambda c: self._claim(c, partition, fingerprint, prepare))
             if claim is not None:
                 return claim
         raise Conflict("A request with this idempotency key is in progress.", retry_after=1)
 
-    def _claim(self, client: TableClient, partition: str, fingerprint: str) -> Claim | None:
+    def _claim(self, client: TableClient, partition: str, fingerprint: str,
+               prepare: Prepare) -> Claim | None:
         rows = list(client.query_entities("PartitionKey eq @pk", parameters={"pk": partition}))
         head = next((r for r in rows if r["RowKey"] == HEAD), None)
         now = self._now()
         if head is None or head["ExpiresAt"] <= now:
-            return self._create(client, partition, fingerprint, head, now)
+            return self._create(client, partition, fingerprint, head, now, prepare())
         if head["Fingerprint"] != fingerprint:
             raise UnprocessableContent(
                 "This idempotency key was already used for a different request."
@@ -108,11 +129,13 @@ class TableIdempotencyStore:
         results = _results(rows, generation)
         if head["State"] == COMPLETED:
             return Claim(partition, generation, str(head.metadata["etag"]),
-                         json.loads(head["FirstSent"]), results, completed=True)
+                         json.loads(head["FirstSent"]), results, completed=True,
+                         replayed=_replayed(head, results))
         if head["LeaseUntil"] > now:
             wait = (head["LeaseUntil"] - now).total_seconds()
             raise Conflict("A request with this idempotency key is in progress.",
                            retry_after=max(1, min(int(wait) + 1, 10)))
+        prepare()
         etag = self._update(client, str(head.metadata["etag"]), partition,
                             {"LeaseUntil": now + self._lease})
         if etag is None:
@@ -123,7 +146,8 @@ class TableIdempotencyStore:
                      fresh_from=len(first_sent))
 
     def _create(self, client: TableClient, partition: str, fingerprint: str,
-                expired: TableEntity | None, now: dt.datetime) -> Claim | None:
+                expired: TableEntity | None, now: dt.datetime,
+                invalid: Sequence[tuple[int, str]]) -> Claim | None:
         first_sent = [rfc1123(now)]
         generation = uuid.uuid4().hex
         head = {
@@ -131,6 +155,7 @@ class TableIdempotencyStore:
             "Fingerprint": fingerprint, "Generation": generation,
             "FirstSent": json.dumps(first_sent), "LeaseUntil": now + self._lease,
             "ExpiresAt": now + self._ttl,
+            "Invalid": json.dumps(list(invalid), separators=(",", ":")),
         }
         if expired is None:
             try:
@@ -220,6 +245,19 @@ def _submit(client: TableClient, *, operations: list[Any]) -> str:
         if exc.status_code == 412:
             raise Conflict("Another worker took over this request.", retry_after=1) from exc
         raise
+
+
+def _replayed(head: TableEntity, results: dict[str, RecipientResult]
+              ) -> tuple[RecipientResult, ...] | None:
+    """A completed record's outcome in the caller's order: the results, stored in recipient
+    order, with the invalid numbers put back where they stood. None for a record written
+    before the positions were kept: the caller then rebuilds it from the request."""
+    if "Invalid" not in head:
+        return None
+    ordered = list(results.values())
+    for position, number in json.loads(head["Invalid"]):
+        ordered.insert(position, RecipientResult(number, False, 400, error=INVALID_NUMBER))
+    return tuple(ordered)
 
 
 def _results(rows: Sequence[TableEntity], generation: str) -> dict[str, RecipientResult]:

@@ -10,6 +10,7 @@ import pytest
 
 import SendSms
 import SmsOutbox
+from shared.services import use_services
 from tests.sms.support import Output, queue_message
 from tests.support import EmulatorClient, http_request
 
@@ -20,6 +21,14 @@ DeliverCall = Callable[..., Output]
 @pytest.fixture
 def sender_token(emulator: EmulatorClient) -> str:
     return emulator.mint("backend-sms", roles=["Sms.Send"])
+
+
+@pytest.fixture
+def one_call_at_a_time(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SMS_SEND_CONCURRENCY=1: pages are sent in order, one call after the other, for tests
+    whose story is "the first call went through, then ACS failed"."""
+    monkeypatch.setenv("SMS_SEND_CONCURRENCY", "1")
+    use_services(None)
 
 
 @pytest.fixture

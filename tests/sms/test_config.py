@@ -1,4 +1,5 @@
-"""host.json's queue retries and the SMS record lease are set together; this holds them so."""
+"""Limits set together: host.json's queue retries and the SMS record lease; the recipient
+cap and the body limit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from shared.http import MAX_BODY_BYTES
+from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
+from shared.sms_request import MESSAGE_MAX, TAG_MAX
 from shared.sms_store import LEASE
 
 ACS_REPEAT_WINDOW = dt.timedelta(minutes=5)
@@ -31,3 +35,19 @@ def test_host_queue_retries_outlast_sms_lease(repo_root: Path) -> None:
     assert function_timeout < LEASE  # a live holder is never taken over
     assert len(after_lease) >= 2
     assert visibility + function_timeout < ACS_REPEAT_WINDOW
+
+
+def test_recipient_cap_fits_body_limit_with_longest_message() -> None:
+    """SMS_MAX_RECIPIENTS' ceiling and the 64 KiB body limit agree: the most recipients, each
+    the longest E.164 number, beside the longest message and tag written with JSON's widest
+    escapes, still make a body the edge accepts."""
+    body = {
+        "to": ["+" + "9" * 15] * SMS_MAX_RECIPIENTS_LIMIT,
+        "message": "\x01" * MESSAGE_MAX,  # "\u0001": 6 bytes per character, the worst case
+        "tag": "\x01" * TAG_MAX,
+        "enableDeliveryReport": False,
+    }
+    size = len(json.dumps(body).encode())
+
+    assert size <= MAX_BODY_BYTES
+    assert size > MAX_BODY_BYTES * 0.75  # and the ceiling is not set needlessly low

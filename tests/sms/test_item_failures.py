@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from shared.errors import UpstreamUnavailable
-from shared.sms import INVALID_NUMBER
 from shared.sms_queue import QUEUE_SCOPE
-from shared.sms_records import Claim
+from shared.sms_records import INVALID_NUMBER, Claim
 from shared.sms_request import caller_scope
 from shared.sms_store import TableIdempotencyStore
 from tests.sms.conftest import DeliverCall, SendCall

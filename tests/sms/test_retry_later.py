@@ -23,7 +23,7 @@ from shared.sms_acs import SmsClient
 from shared.sms_queue import QUEUE_SCOPE
 from shared.sms_records import rfc1123
 from shared.sms_request import SmsRequest
-from shared.sms_store import TableIdempotencyStore
+from shared.sms_store import LEASE, TableIdempotencyStore, utc_now
 from shared.tables import LazyTable, build_service_client
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
@@ -47,6 +47,19 @@ def _six_minutes_later(app_env: dict[str, str]) -> None:
         attempts = len(json.loads(head["FirstSent"]))
         table.update_entity({"PartitionKey": head["PartitionKey"], "RowKey": "head",
                              "FirstSent": json.dumps([old] * attempts)})
+
+
+def _outbox_when_settled(emulator: EmulatorClient) -> list[dict[str, Any]]:
+    """The emulator's outbox once it stops growing (slow calls still finishing)."""
+    deadline = time.monotonic() + 10
+    seen = emulator.sms()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = emulator.sms()
+        if len(now) == len(seen) and now:
+            return now
+        seen = now
+    return seen
 
 
 # Each arms a failure of the first request and returns the status SendSms answers it with.
@@ -102,6 +115,7 @@ def test_sendsms_call_failed_retried_after_window_each_sent_once(
     monkeypatch: pytest.MonkeyPatch, failure: str,
 ) -> None:
     monkeypatch.setenv("ACS_RETRY_SECONDS", "1")
+    monkeypatch.setenv("SMS_SEND_CONCURRENCY", "1")  # "second-call-503" breaks after call one
     use_services(None)
     with monkeypatch.context() as patch:
         status = FAILURES[failure](emulator, patch)
@@ -140,7 +154,7 @@ def test_outbox_call_failed_redelivered_after_window_each_sent_once(
 
 def test_sendsms_lost_answer_first_page_same_ids_later_pages_next_attempt(
     send: SendCall, emulator: EmulatorClient, app_env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, one_call_at_a_time: None,
 ) -> None:
     """No answer to the first call (a read timeout; ACS did send it): its recipients keep
     their repeatability ids, so the retry is dropped as a repeat; the pages never tried go
@@ -149,8 +163,7 @@ def test_sendsms_lost_answer_first_page_same_ids_later_pages_next_attempt(
     emulator.fault("sms.send", 200, count=3, latencyMs=2000)  # every try of the first call
 
     assert send(BODY, key="lost-1").status_code == 503
-    time.sleep(2.5)  # the emulator finishes the slow calls
-    first_page = emulator.sms()
+    first_page = _outbox_when_settled(emulator)  # the emulator finishes the slow calls
     assert sorted(e["to"] for e in first_page) == sorted(numbers(100))
 
     assert send(BODY, key="lost-1").status_code == 202
@@ -172,10 +185,10 @@ def test_outbox_call_failed_after_dead_try_keeps_ids(
     must not move those recipients to a new attempt (that could send them twice)."""
     settings = Settings.from_env()
     service = build_service_client(settings.identity_table, get_services().credential)
+    # A worker that held the record a lease ago and died: its clock is that far behind.
     dead = TableIdempotencyStore(LazyTable(service, settings.idempotency_table_name),
-                            lease=dt.timedelta(seconds=1))
+                                 clock=lambda: utc_now() - LEASE - dt.timedelta(seconds=1))
     dead.claim(QUEUE_SCOPE, "msg-1", SmsRequest.parse(BODY, settings).fingerprint())
-    time.sleep(1.2)
     monkeypatch.setenv("ACS_RETRY_SECONDS", "1")
     use_services(None)
     emulator.fault("sms.send", 503, count=50)

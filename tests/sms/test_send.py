@@ -156,7 +156,8 @@ def test_send_concurrent_duplicate_conflict_409(send: SendCall, emulator: Emulat
 
 
 def test_send_partial_failure_retry_resends_only_unsent(
-    send: SendCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+    send: SendCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    one_call_at_a_time: None,
 ) -> None:
     """ACS throttles after the first of three calls; the retry sends only the other 150.
 
@@ -190,3 +191,45 @@ def test_send_partial_failure_retry_resends_only_unsent(
     assert sent_to(emulator.sms()) == sorted(numbers(250))
     results = json_body(retried)["results"]
     assert [r["to"] for r in results] == numbers(250) and all(r["successful"] for r in results)
+
+
+def test_send_concurrent_calls_one_throttled_others_kept_retry_sends_that_page(
+    send: SendCall, emulator: EmulatorClient
+) -> None:
+    """Four calls in flight (SMS_SEND_CONCURRENCY's default); ACS throttles one of them past
+    the retry budget. The calls that went through are recorded; the retry sends only the page
+    that was refused: no recipient twice, none lost."""
+    emulator.fault("sms.send", 429, count=1, retryAfter=60)
+    body = {"to": numbers(350), "message": "concurrent"}  # pages of 100, 100, 100, 50
+
+    failed = send(body, key="conc-1")
+
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "60"
+    refused = 350 - len(emulator.sms())
+    assert refused in (50, 100)
+    calls_before = emulator.counters()["sms.send"]
+
+    retried = send(body, key="conc-1")
+
+    assert retried.status_code == 202
+    assert emulator.counters()["sms.send"] - calls_before == 1
+    assert sent_to(emulator.sms()) == sorted(numbers(350))
+
+
+def test_send_replay_same_outcome_in_order_without_parsing_numbers(
+    send: SendCall, emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {"to": [numbers(1)[0], "+1 425 000 0000", *numbers(150, start=1), "+14250000001"],
+            "message": "replay"}
+    first = send(body, key="replay-1")
+    assert first.status_code == 207  # two of them are not valid numbers
+
+    def no_parsing(*args: Any) -> Any:
+        raise AssertionError("a replay parsed a phone number")
+
+    monkeypatch.setattr("shared.sms_request._parse_number", no_parsing)
+    again = send(body, key="replay-1")
+
+    assert again.status_code == 207
+    assert json_body(again) == json_body(first)
+    assert len(emulator.sms()) == 151

@@ -1,0 +1,101 @@
+"""SMS request parsing without servers: shapes, resolution, and the one-pass validity check."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+import phonenumbers
+import pytest
+
+from shared.errors import ValidationError
+from shared.settings import Settings
+from shared.sms_records import uuid5_url
+from shared.sms_request import SmsRequest, region_and_validity
+
+SETTINGS = Settings(acs_endpoint="https://acs.example", auth_issuer="https://issuer.example",
+                    auth_audiences=("api",), identity_table="https://t.example")
+
+
+def _samples() -> list[phonenumbers.PhoneNumber]:
+    """Every region's example numbers of every type, and each one with a digit too many and
+    one too few: valid, invalid and ambiguous numbers from all over the metadata."""
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.FIXED_LINE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for text in (e164, e164 + "5", e164[:-1]):
+                with contextlib.suppress(phonenumbers.NumberParseException):
+                    found.append(phonenumbers.parse(text, None))
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            found.append(example)
+    return found
+
+
+def test_region_and_validity_agrees_with_phonenumbers_public_functions() -> None:
+    samples = _samples()
+    assert len(samples) > 1000
+
+    for number in samples:
+        expected_region = phonenumbers.region_code_for_number(number)
+        expected_valid = expected_region is not None and \
+            phonenumbers.is_valid_number_for_region(number, expected_region)
+        region, valid = region_and_validity(number)
+        assert valid == expected_valid, number
+        if valid:
+            assert region == expected_region, number
+
+
+def test_sms_request_resolve_normalises_dedupes_in_order() -> None:
+    request = SmsRequest.parse({"to": ["+1 (425) 555-0100", "+14255550101", "+14255550100",
+                                       "+1 425 000 0000"], "message": "x"}, SETTINGS)
+
+    recipients = request.resolve(frozenset())
+
+    assert recipients.numbers == ("+14255550100", "+14255550101", "+14250000000")
+    assert recipients.invalid == {"+14250000000"}
+    assert recipients.sendable == ("+14255550100", "+14255550101")
+    assert recipients.invalid_positions() == [(2, "+14250000000")]
+
+
+def test_sms_request_resolve_region_not_allowed_pointer() -> None:
+    request = SmsRequest.parse({"to": ["+14255550100", "+442079460000"], "message": "x"},
+                               SETTINGS)
+
+    with pytest.raises(ValidationError) as raised:
+        request.resolve(frozenset({"US"}))
+
+    assert [e.pointer for e in raised.value.errors] == ["/to/1"]
+
+
+@pytest.mark.parametrize("body", [
+    {"to": "4255550100", "message": "x"}, {"to": [], "message": "x"}, {"to": [1], "message": "x"},
+    {"to": "+14255550100"}, {"to": "+14255550100", "message": " "},
+    {"to": "+14255550100", "message": "x", "tag": ""}, {"to": "+14255550100", "message": "x",
+                                                        "enableDeliveryReport": "yes"},
+    {"to": ["+14255550100"] * 1001, "message": "x"}, [],
+])
+def test_sms_request_parse_bad_shape_validation_error(body: Any) -> None:
+    with pytest.raises(ValidationError):
+        SmsRequest.parse(body, SETTINGS)
+
+
+def test_sms_request_fingerprint_differs_by_body_only() -> None:
+    one = SmsRequest.parse({"to": ["+14255550100"], "message": "x"}, SETTINGS)
+    same = SmsRequest.parse({"message": "x", "to": ["+14255550100"]}, SETTINGS)
+    other = SmsRequest.parse({"to": ["+14255550100"], "message": "y"}, SETTINGS)
+
+    assert one.fingerprint() == same.fingerprint() != other.fingerprint()
+
+
+@pytest.mark.parametrize("name", ["sms:abc:+14255550100:0", "", "é€😀", "x" * 500])
+def test_uuid5_url_same_as_uuid_module(name: str) -> None:
+    assert uuid5_url(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name))
