@@ -1,7 +1,10 @@
-"""SendSms to 1,000 recipients, warm, against the same ACS calls made directly.
+"""SendSms to 1,000 recipients against the same ACS calls made directly, in one run.
 
-Direct: the ten 100-recipient send calls on the service's own ACS pipeline, with no caller
-check, validation or idempotency record. Also: ACS calls per request, and a replay's cost.
+Direct: the ten 100-recipient send calls one after another on the service's own ACS pipeline,
+with no caller check, validation or idempotency record (the floor). The service is measured
+sending one call at a time (SMS_SEND_CONCURRENCY=1, the same shape as the floor) and with its
+default of concurrent calls; then again with every ACS call slowed to 50 ms (emulator latency
+fault), where concurrency pays. Also: ACS calls per request and the replay of a completed key.
 """
 
 from __future__ import annotations
@@ -9,21 +12,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
+import statistics
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import SendSms
-from bench.stack import local_stack, median_of_rounds, timed
-from shared.services import get_services
+from bench.stack import Figure, interleaved, local_stack, report, timed
+from shared.services import Services, get_services, use_services
+from shared.settings import Settings
 from shared.sms_acs import MAX_PER_CALL, Outgoing, SmsClient, SmsContent
 from shared.sms_records import rfc1123
 from tests.support import EmulatorClient, http_request
 
-logger = logging.getLogger(__name__)
-
 RECIPIENTS = [f"+1425555{i:04d}" for i in range(1000)]
 MESSAGE = "Your order has shipped."
+LATENCY_MS = 50
 
 
 def _send(token: str, key: str) -> None:
@@ -34,13 +40,30 @@ def _send(token: str, key: str) -> None:
         raise RuntimeError(f"SendSms answered {response.status_code}")
 
 
+def _services(concurrency: int) -> Services:
+    os.environ["SMS_SEND_CONCURRENCY"] = str(concurrency)
+    try:
+        return Services(Settings.from_env())
+    finally:
+        del os.environ["SMS_SEND_CONCURRENCY"]
+
+
+def _with(services: Services, call: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        use_services(services)
+        call()
+
+    return run
+
+
 def run(rounds: int, per_round: int) -> dict[str, Any]:
     with local_stack() as settings:
         emulator = EmulatorClient(settings)
         token = emulator.mint("bench-backend", roles=["Sms.Send"])
+        sequential, concurrent = _services(1), _services(Settings.sms_send_concurrency)
+        use_services(concurrent)
         _send(token, "warm-up")
-        services = get_services()
-        client = SmsClient(services.acs)
+        client = SmsClient(get_services().acs)
         content = SmsContent(sender=settings["SMS_FROM"], message=MESSAGE, tag=None,
                              enable_delivery_report=False)
 
@@ -53,52 +76,59 @@ def run(rounds: int, per_round: int) -> dict[str, Any]:
                     for n in RECIPIENTS[start:start + MAX_PER_CALL]
                 ])
 
+        def fresh(services: Services) -> Callable[[], None]:
+            return _with(services, lambda: _send(token, uuid.uuid4().hex))
+
         direct()
         before = emulator.counters()["sms.send"]
         _send(token, "counted")
         calls = emulator.counters()["sms.send"] - before
         before = emulator.counters()["sms.send"]
-        replay_s = timed(lambda: _send(token, "counted"))
+        replays = [timed(partial(_send, token, "counted")) for _ in range(25)]
         replay_calls = emulator.counters()["sms.send"] - before
 
-        service_rounds: list[list[float]] = []
-        direct_rounds: list[list[float]] = []
-        for _ in range(rounds):
-            emulator.reset()  # keep the emulator's outbox and repeat cache small
-            service_round, direct_round = [], []
-            for _ in range(per_round):  # interleaved, so both see the same machine load
-                service_round.append(timed(partial(_send, token, uuid.uuid4().hex)))
-                direct_round.append(timed(direct))
-            service_rounds.append(service_round)
-            direct_rounds.append(direct_round)
-
-    service_ms = median_of_rounds(service_rounds) * 1000
-    direct_ms = median_of_rounds(direct_rounds) * 1000
+        fast = interleaved({"direct": direct, "sequential": fresh(sequential),
+                            "concurrent": fresh(concurrent)}, rounds=rounds, per_round=per_round)
+        emulator.reset()
+        emulator.fault("sms.send", 200, count=1_000_000, latencyMs=LATENCY_MS)
+        slow = interleaved({"sequential": fresh(sequential), "concurrent": fresh(concurrent)},
+                           rounds=rounds, per_round=max(1, per_round // 2))
+        emulator.reset()
+        use_services(None)
     return {
-        "acs_calls": calls,
-        "replay_acs_calls": replay_calls,
-        "service_median_ms": service_ms,
-        "direct_median_ms": direct_ms,
-        "service_over_direct": service_ms / direct_ms,
-        "replay_ms": replay_s * 1000,
+        "acs_calls": calls, "replay_acs_calls": replay_calls,
+        "replay_ms": statistics.median(replays) * 1000,
+        "direct_ms": fast["direct"] * 1000, "sequential_ms": fast["sequential"] * 1000,
+        "concurrent_ms": fast["concurrent"] * 1000,
+        "slow_sequential_ms": slow["sequential"] * 1000,
+        "slow_concurrent_ms": slow["concurrent"] * 1000,
     }
+
+
+def figures(result: dict[str, Any]) -> list[Figure]:
+    return [
+        Figure("ACS calls per 1,000-recipient request", result["acs_calls"], "", "<=", 10, None),
+        Figure("service, one call at a time / direct sequential calls",
+               result["sequential_ms"] / result["direct_ms"], "x", "<=", 1.3,
+               f"{result['sequential_ms']:.1f} vs {result['direct_ms']:.1f} ms; default "
+               f"concurrency: {result['concurrent_ms']:.1f} ms"),
+        Figure(f"ACS at {LATENCY_MS} ms a call: concurrent / one call at a time",
+               result["slow_concurrent_ms"] / result["slow_sequential_ms"], "x", "<=", 0.4,
+               f"{result['slow_concurrent_ms']:.0f} vs {result['slow_sequential_ms']:.0f} ms "
+               f"(SMS_SEND_CONCURRENCY {Settings.sms_send_concurrency} vs 1)"),
+        Figure("replay of a completed key", result["replay_ms"], "ms", "<=", 25,
+               f"{result['replay_acs_calls']} ACS calls, no number parsed"),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--per-round", type=int, default=5)
+    parser.add_argument("--per-round", type=int, default=4)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = run(args.rounds, args.per_round)
-    print("SendSms, 1,000 recipients, warm (medians of rounds)")
-    print(f"  ACS calls per request {result['acs_calls']:6d}  (target 10)")
-    print(f"  service               {result['service_median_ms']:8.1f} ms")
-    print(f"  direct ACS calls      {result['direct_median_ms']:8.1f} ms  "
-          "(the same 10 calls, same pipeline)")
-    print(f"  service / direct      {result['service_over_direct']:8.2f}x")
-    print(f"  replay of a done key  {result['replay_ms']:8.1f} ms, "
-          f"{result['replay_acs_calls']} ACS calls")
+    report("SendSms, 1,000 recipients, warm (medians of interleaved rounds)",
+           figures(run(args.rounds, args.per_round)))
 
 
 if __name__ == "__main__":

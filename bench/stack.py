@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from devhost.services import start_azurite, start_emulator
@@ -57,3 +58,49 @@ def timed(call: Callable[[], object]) -> float:
 def median_of_rounds(samples: list[list[float]]) -> float:
     """The median over rounds of each round's median: robust on a shared, noisy machine."""
     return statistics.median(statistics.median(round_) for round_ in samples)
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], *, rounds: int, per_round: int
+                ) -> dict[str, float]:
+    """Median seconds per call of each candidate: in every round each one runs `per_round`
+    times, taking turns call by call, so all of them see the same machine load; the result
+    is the median over rounds of each round's median."""
+    samples: dict[str, list[list[float]]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        round_: dict[str, list[float]] = {name: [] for name in candidates}
+        for _ in range(per_round):
+            for name, call in candidates.items():
+                round_[name].append(timed(call))
+        for name, values in round_.items():
+            samples[name].append(values)
+    return {name: median_of_rounds(values) for name, values in samples.items()}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One printed figure: its value, and the target it is held to (if any)."""
+
+    name: str
+    value: float
+    unit: str
+    relation: str | None
+    target: float | None
+    note: str | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.relation is None or self.target is None:
+            return None
+        return self.value <= self.target if self.relation == "<=" else self.value >= self.target
+
+
+def report(title: str, figures: list[Figure]) -> None:
+    print(title)
+    for figure in figures:
+        target = "" if figure.met is None else \
+            f"  target {figure.relation} {figure.target:g}{figure.unit}  " \
+            f"{'met' if figure.met else 'MISSED'}"
+        value = f"{figure.value:.2f}" if isinstance(figure.value, float) else str(figure.value)
+        print(f"  {figure.name:<62} {value:>8}{figure.unit}{target}")
+        if figure.note:
+            print(f"  {'':<62}   ({figure.note})")

@@ -1,20 +1,32 @@
-"""IssueToken for a returning user, warm, against the minimum work it cannot avoid.
+"""IssueToken for a returning user against honest baselines, all measured in one run.
 
-Minimum work: one Table point read plus one direct ACS issue-token call on a ready pipeline.
-Also: managed identity token requests and JWKS fetches per 1,000 invocations, and the same
-figures for a naive handler that builds its credential and clients on every request.
+Warm latency (interleaved rounds, medians): the service, the plain keep-alive client (the
+floor), the SDK-based handler with module-level clients (the fair peer) and the per-request
+pattern of Microsoft's tutorial (the naive one). Also: CPU per warm call, throughput at 8 and 32
+threads with the service's transport against azure-core's default one (and the connections each
+discards), managed identity and JWKS requests per 1,000 warm calls, and both counts for 32
+concurrent first calls on a cold process.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import statistics
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+from azure.core.pipeline.transport import RequestsTransport
+
 import IssueToken
-from bench.stack import local_stack, median_of_rounds, timed
+from bench.baselines import PlainClient, response_json, tutorial_handler
+from bench.sdk_handler import SdkHandler
+from bench.stack import Figure, interleaved, local_stack, report
 from shared.identity_map import ROW_KEY, partition_key
-from shared.services import get_services, use_services
+from shared.services import Services, get_services, use_services
+from shared.settings import Settings
 from tests.support import EmulatorClient, http_request
 
 logger = logging.getLogger(__name__)
@@ -26,92 +38,182 @@ def _issue(token: str) -> None:
         raise RuntimeError(f"IssueToken answered {response.status_code}")
 
 
-def _counts(emulator: EmulatorClient) -> tuple[int, int]:
-    counters = emulator.counters()
-    return counters["mi.token"], counters["oidc.jwks"]
+class _Discards(logging.Handler):
+    """Counts urllib3's "Connection pool is full, discarding connection" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "discarding connection" in record.getMessage():
+            self.count += 1
 
 
-def _delta(before: tuple[int, int], after: tuple[int, int]) -> tuple[int, int]:
-    return after[0] - before[0], after[1] - before[1]
+def _throughput(call: Callable[[], None], threads: int, calls: int) -> tuple[float, int]:
+    """Calls per second with `threads` threads sharing `calls`, and connections discarded."""
+    discards = _Discards()
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    pool_logger.addHandler(discards)
+    share = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+
+    def worker(count: int) -> None:
+        barrier.wait()
+        for _ in range(count):
+            call()
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in share]
+    for thread in workers:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    pool_logger.removeHandler(discards)
+    return calls / elapsed, discards.count
 
 
-def run(rounds: int, per_round: int, naive_calls: int) -> dict[str, Any]:
+def _cpu_per_call(call: Callable[[], object], calls: int) -> float:
+    started = time.process_time()
+    for _ in range(calls):
+        call()
+    return (time.process_time() - started) / calls
+
+
+def _cold_concurrent(emulator: EmulatorClient, token: str, threads: int) -> tuple[int, int]:
+    """A new process's services; `threads` first calls at once: MI and JWKS requests made."""
+    use_services(None)
+    before = emulator.counters()
+    barrier = threading.Barrier(threads)
+
+    def first_call() -> None:
+        barrier.wait()
+        _issue(token)
+
+    workers = [threading.Thread(target=first_call) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    after = emulator.counters()
+    return after["mi.token"] - before["mi.token"], after["oidc.jwks"] - before["oidc.jwks"]
+
+
+def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
+        naive_calls: int, warm_calls: int = 1000) -> dict[str, Any]:
     with local_stack() as settings:
         emulator = EmulatorClient(settings)
         token = emulator.mint("bench-user")
+        authorization = f"Bearer {token}"
         _issue(token)  # first use: creates and maps the identity
         services = get_services()
-        caller = services.authenticator.authenticate(f"Bearer {token}")
-        identity_id = services.tokens.ensure_identity(caller)[0]
-        table = services.tokens._identities._table.client  # type: ignore[attr-defined]
-        scopes, minutes = sorted(services.settings.token_scopes), 60
+        caller = services.authenticator.authenticate(authorization)
+        table = services.settings.identity_table_name
+        plain = PlainClient(settings, table, partition_key(caller), ROW_KEY)
+        sdk = SdkHandler(settings, table, partition_key(caller), ROW_KEY)
+        candidates: dict[str, Callable[[], object]] = {
+            "service": lambda: _issue(token),
+            "plain": lambda: response_json(plain.issue(authorization)),
+            "sdk": lambda: response_json(sdk.issue(authorization)),
+        }
+        for _ in range(20):  # warm every path
+            for candidate in candidates.values():
+                candidate()
+        medians = interleaved(candidates, rounds=rounds, per_round=per_round)
+        naive = interleaved({"naive": lambda: response_json(tutorial_handler(settings)),
+                             "service": lambda: _issue(token)},
+                            rounds=rounds, per_round=max(1, naive_calls // rounds))
 
-        def minimum() -> None:
-            table.get_entity(partition_key(caller), ROW_KEY)
-            services.acs.issue_token(identity_id, scopes, minutes)
+        cpu_service = _cpu_per_call(lambda: _issue(token), cpu_calls)
+        cpu_plain = _cpu_per_call(lambda: response_json(plain.issue(authorization)), cpu_calls)
 
-        for _ in range(20):  # warm both paths
+        before = emulator.counters()
+        for _ in range(warm_calls):
             _issue(token)
-            minimum()
-        service_rounds: list[list[float]] = []
-        minimum_rounds: list[list[float]] = []
-        for _ in range(rounds):
-            service_round, minimum_round = [], []
-            for _ in range(per_round):  # interleaved, so both see the same machine load
-                service_round.append(timed(lambda: _issue(token)))
-                minimum_round.append(timed(minimum))
-            service_rounds.append(service_round)
-            minimum_rounds.append(minimum_round)
+        after = emulator.counters()
+        warm_mi = (after["mi.token"] - before["mi.token"]) * 1000 // warm_calls
+        warm_jwks = (after["oidc.jwks"] - before["oidc.jwks"]) * 1000 // warm_calls
 
-        before = _counts(emulator)
-        for _ in range(1000):
-            _issue(token)
-        warm_mi, warm_jwks = _delta(before, _counts(emulator))
-
-        before = _counts(emulator)
-        naive: list[float] = []
-        for _ in range(naive_calls):
-            use_services(None)  # what a handler building everything per request pays
-            naive.append(timed(lambda: _issue(token)))
-        naive_mi, naive_jwks = _delta(before, _counts(emulator))
+        ours = Services(Settings.from_env())
+        default = Services(Settings.from_env(), transport=RequestsTransport())
+        samples: dict[str, list[tuple[float, int]]] = {}
+        for round_ in range(rounds):
+            for threads in (8, 32):
+                pair = [("service", ours), ("default", default)]
+                for name, services_under_test in pair if round_ % 2 == 0 else reversed(pair):
+                    use_services(services_under_test)
+                    _issue(token)
+                    samples.setdefault(f"{name}@{threads}", []).append(
+                        _throughput(lambda: _issue(token), threads, throughput_calls))
+        throughput = {name: (statistics.median(rate for rate, _ in values),
+                             max(discarded for _, discarded in values))
+                      for name, values in samples.items()}
+        cold_mi, cold_jwks = _cold_concurrent(emulator, token, 32)
         use_services(None)
 
-    service_ms = median_of_rounds(service_rounds) * 1000
-    minimum_ms = median_of_rounds(minimum_rounds) * 1000
-    naive_ms = median_of_rounds([naive]) * 1000
-    scale = 1000 / naive_calls
     return {
-        "service_median_ms": service_ms,
-        "minimum_median_ms": minimum_ms,
-        "service_over_minimum": service_ms / minimum_ms,
-        "naive_median_ms": naive_ms,
-        "naive_over_minimum": naive_ms / minimum_ms,
+        "service_ms": medians["service"] * 1000,
+        "plain_ms": medians["plain"] * 1000,
+        "sdk_ms": medians["sdk"] * 1000,
+        "naive_ms": naive["naive"] * 1000,
+        "naive_service_ms": naive["service"] * 1000,
+        "service_over_plain": medians["service"] / medians["plain"],
+        "service_over_sdk": medians["service"] / medians["sdk"],
+        "naive_over_service": naive["naive"] / naive["service"],
+        "cpu_service_ms": cpu_service * 1000,
+        "cpu_plain_ms": cpu_plain * 1000,
+        "throughput": throughput,
         "mi_tokens_per_1000": warm_mi,
         "jwks_fetches_per_1000": warm_jwks,
-        "naive_mi_tokens_per_1000": naive_mi * scale,
-        "naive_jwks_fetches_per_1000": naive_jwks * scale,
+        "cold_concurrent_mi": cold_mi,
+        "cold_concurrent_jwks": cold_jwks,
     }
+
+
+def figures(result: dict[str, Any]) -> list[Figure]:
+    t = result["throughput"]
+    return [
+        Figure("warm: service / plain keep-alive client", result["service_over_plain"], "x",
+               "<=", 1.15, f"{result['service_ms']:.2f} vs {result['plain_ms']:.2f} ms"),
+        Figure("warm: service / SDK handler (module-level clients)",
+               result["service_over_sdk"], "x", "<=", 1.0,
+               f"{result['service_ms']:.2f} vs {result['sdk_ms']:.2f} ms"),
+        Figure("warm: tutorial per-request handler / service", result["naive_over_service"],
+               "x", None, None, f"{result['naive_ms']:.2f} vs "
+               f"{result['naive_service_ms']:.2f} ms (new client and identity per call)"),
+        Figure("CPU per warm call", result["cpu_service_ms"], "ms", "<=", 3.5,
+               f"plain client {result['cpu_plain_ms']:.2f} ms"),
+        Figure("throughput at 32 threads: service / azure-core default transport",
+               t["service@32"][0] / t["default@32"][0], "x", ">=", 1.4,
+               f"{t['service@32'][0]:.0f} vs {t['default@32'][0]:.0f} calls/s; at 8 threads "
+               f"{t['service@8'][0]:.0f} vs {t['default@8'][0]:.0f}"),
+        Figure("connections discarded at 32 threads", t["service@32"][1], "", "<=", 0,
+               f"azure-core default transport: {t['default@32'][1]}"),
+        Figure("MI token requests per 1,000 warm calls", result["mi_tokens_per_1000"], "",
+               "<=", 0, None),
+        Figure("JWKS fetches per 1,000 warm calls", result["jwks_fetches_per_1000"], "",
+               "<=", 0, None),
+        Figure("MI token requests, 32 concurrent first calls (cold)",
+               result["cold_concurrent_mi"], "", "<=", 1, None),
+        Figure("JWKS fetches, 32 concurrent first calls (cold)",
+               result["cold_concurrent_jwks"], "", "<=", 1, None),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--per-round", type=int, default=60)
-    parser.add_argument("--naive-calls", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--per-round", type=int, default=40)
+    parser.add_argument("--cpu-calls", type=int, default=300)
+    parser.add_argument("--throughput-calls", type=int, default=320)
+    parser.add_argument("--naive-calls", type=int, default=35)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = run(args.rounds, args.per_round, args.naive_calls)
-    print("IssueToken, returning user, warm (medians of rounds)")
-    print(f"  service            {result['service_median_ms']:8.2f} ms")
-    print(f"  minimum work       {result['minimum_median_ms']:8.2f} ms  (Table point read + ACS)")
-    print(f"  service / minimum  {result['service_over_minimum']:8.2f}x")
-    print(f"  naive / minimum    {result['naive_over_minimum']:8.2f}x  "
-          f"(new credential and clients per request: {result['naive_median_ms']:.2f} ms)")
-    print("  per 1,000 invocations: "
-          f"managed identity tokens {result['mi_tokens_per_1000']}, "
-          f"JWKS fetches {result['jwks_fetches_per_1000']}; naive: "
-          f"{result['naive_mi_tokens_per_1000']:.0f} and "
-          f"{result['naive_jwks_fetches_per_1000']:.0f}")
+    result = run(args.rounds, args.per_round, args.cpu_calls, args.throughput_calls,
+                 args.naive_calls)
+    report("IssueToken, returning user (medians of interleaved rounds)", figures(result))
 
 
 if __name__ == "__main__":

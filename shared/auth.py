@@ -77,6 +77,7 @@ class CallerAuthenticator:
         self._timeout = timeout_seconds
         self._jwks: PyJWKClient | None = None
         self._lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
         self._outage = Cooldown("The identity provider is unavailable.")
 
     def _fail_fast(self) -> None:
@@ -154,6 +155,13 @@ class CallerAuthenticator:
         client = self._jwks_client()
         if client.jwk_set_cache is None or client.jwk_set_cache.get() is None:
             self._fail_fast()  # only a fetch would help, and one just failed
+            # No key set yet: one thread fetches it, the others wait and read it from the cache
+            # (32 concurrent first calls on a cold worker make one JWKS request, not 32).
+            with self._fetch_lock:
+                return self._fetch_signing_key(client, kid)
+        return self._fetch_signing_key(client, kid)
+
+    def _fetch_signing_key(self, client: PyJWKClient, kid: str) -> jwt.PyJWK:
         try:
             return client.get_signing_key(kid)
         except PyJWKClientConnectionError as exc:

@@ -11,9 +11,10 @@ import logging
 import os
 import ssl
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import HttpTransport
 
 from shared.acs import AcsClient
 from shared.auth import CallerAuthenticator
@@ -43,13 +44,14 @@ class Services:
     connections) and one single-flight credential serve every client.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *,
+                 transport: HttpTransport[Any, Any] | None = None) -> None:
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         self.settings = settings
         self.credential: TokenCredential = SingleFlightCredential(
             build_credential(settings.azure_client_id))
-        self.transport = build_transport()
+        self.transport = transport or build_transport()
         self.acs = AcsClient(settings.acs_endpoint, self.credential,
                              retry_seconds=settings.acs_retry_seconds, transport=self.transport)
         self.tables = build_service_client(settings.identity_table, self.credential,

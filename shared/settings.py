@@ -58,7 +58,7 @@ class Settings:
     sms_send_role: str = "Sms.Send"
     sms_max_recipients: int = 1000
     sms_allowed_regions: frozenset[str] = frozenset()
-    sms_send_concurrency: int = 4
+    sms_send_concurrency: int = 5
     identity_table_name: str = "AcsIdentities"
     idempotency_table_name: str = "SmsIdempotency"
     acs_retry_seconds: float = 20.0

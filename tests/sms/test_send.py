@@ -196,7 +196,7 @@ def test_send_partial_failure_retry_resends_only_unsent(
 def test_send_concurrent_calls_one_throttled_others_kept_retry_sends_that_page(
     send: SendCall, emulator: EmulatorClient
 ) -> None:
-    """Four calls in flight (SMS_SEND_CONCURRENCY's default); ACS throttles one of them past
+    """All four calls in flight (SMS_SEND_CONCURRENCY defaults to 5); ACS throttles one past
     the retry budget. The calls that went through are recorded; the retry sends only the page
     that was refused: no recipient twice, none lost."""
     emulator.fault("sms.send", 429, count=1, retryAfter=60)
