@@ -50,6 +50,7 @@ _OWN_SETTINGS = (
 )
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_SCOPE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
 _ROLE = re.compile(r"^[\w.\-:/]{1,120}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\d{5,6}$")
@@ -68,6 +69,7 @@ class Settings:
     auth_audiences: tuple[str, ...]
     identity_table: str
     azure_client_id: str | None = None
+    auth_required_scope: str | None = None
     token_scopes: frozenset[str] = frozenset({"chat", "voip"})
     token_expires_minutes: int = 60
     sms_from: str | None = None
@@ -198,6 +200,10 @@ class _Reader:
             auth_audiences=audiences,
             identity_table=table,
             azure_client_id=client_id,
+            auth_required_scope=self._parse(
+                "AUTH_REQUIRED_SCOPE", None, _scope_name,
+                "one scope name as access tokens carry it in scp, e.g. access_as_user",
+            ),
             token_scopes=self._parse(
                 "TOKEN_SCOPES", Settings.token_scopes, _scopes,
                 f"a comma-separated subset of {', '.join(sorted(ACS_SCOPES))}",
@@ -270,6 +276,13 @@ def _scopes(raw: str) -> frozenset[str]:
 
 def _sender(raw: str) -> str:
     if not (_E164.match(raw) or _SENDER_ID.match(raw)):
+        raise ValueError(raw)
+    return raw
+
+
+def _scope_name(raw: str) -> str:
+    # `scp` is space-separated (RFC 8693 4.2), so one scope is printable ASCII without spaces.
+    if not _SCOPE_NAME.fullmatch(raw):
         raise ValueError(raw)
     return raw
 
