@@ -48,12 +48,13 @@ _OWN_SETTINGS = (
     "SMS_ALLOWED_COUNTRY_CODES", "IDENTITY_TABLE_NAME", "SMS_IDEMPOTENCY_TABLE_NAME",
     "ACS_RETRY_SECONDS",
 )
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+# Matched whole (fullmatch): `$` would accept a trailing newline.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _SCOPE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
-_ROLE = re.compile(r"^[\w.\-:/]{1,120}$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\d{5,6}$")
+_ROLE = re.compile(r"[\w.\-:/]{1,120}")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}|\d{5,6}")
 
 T = TypeVar("T")
 
@@ -192,7 +193,7 @@ class _Reader:
         )
         table = self._identity_table()
         client_id = self._get("AZURE_CLIENT_ID")
-        if client_id is not None and not _GUID.match(client_id):
+        if client_id is not None and not _GUID.fullmatch(client_id):
             self.problems.append("AZURE_CLIENT_ID must be the GUID client id of a managed identity")
         settings = Settings(
             acs_endpoint=acs,
@@ -275,7 +276,7 @@ def _scopes(raw: str) -> frozenset[str]:
 
 
 def _sender(raw: str) -> str:
-    if not (_E164.match(raw) or _SENDER_ID.match(raw)):
+    if not (_E164.fullmatch(raw) or _SENDER_ID.fullmatch(raw)):
         raise ValueError(raw)
     return raw
 
@@ -288,7 +289,7 @@ def _scope_name(raw: str) -> str:
 
 
 def _role(raw: str) -> str:
-    if not _ROLE.match(raw):
+    if not _ROLE.fullmatch(raw):
         raise ValueError(raw)
     return raw
 
@@ -301,6 +302,6 @@ def _regions(raw: str) -> frozenset[str]:
 
 
 def _table_name(raw: str) -> str:
-    if not _TABLE_NAME.match(raw):
+    if not _TABLE_NAME.fullmatch(raw):
         raise ValueError(raw)
     return raw

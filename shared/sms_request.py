@@ -14,14 +14,16 @@ import phonenumbers
 
 from shared.errors import FieldError, ValidationError
 from shared.settings import Settings
+from shared.strict_json import is_unicode
 
 MESSAGE_MAX = 2048
 TAG_MAX = 128
 KEY_MAX = 128
+# Patterns are matched whole (fullmatch): `$` would let a trailing newline through.
 # Loose on purpose: E.164 written with the usual separators; phonenumbers does the real parse.
-_NUMBER_SHAPE = re.compile(r"^\+[0-9 ()\-.]{2,30}$")
+_NUMBER_SHAPE = re.compile(r"\+[0-9 ()\-.]{2,30}")
 # Printable ASCII only: the key is stored, hashed and echoed in logs never, but kept sane.
-_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 _FIELDS = frozenset({"to", "message", "tag", "enableDeliveryReport"})
 
 
@@ -59,7 +61,7 @@ class SmsRequest:
         recipients, invalid = _recipients(body.get("to"), settings, problems)
         message = body.get("message")
         if not isinstance(message, str) or not 1 <= len(message) <= MESSAGE_MAX \
-                or not message.strip():
+                or not message.strip() or not is_unicode(message):
             problems.append(FieldError(
                 "/message", f"Required: text of 1 to {MESSAGE_MAX} characters, not only spaces."
             ))
@@ -116,7 +118,7 @@ def _recipients(raw: Any, settings: Settings, problems: list[FieldError]
 
 
 def _parse_number(item: Any) -> phonenumbers.PhoneNumber | None:
-    if not isinstance(item, str) or not _NUMBER_SHAPE.match(item):
+    if not isinstance(item, str) or not _NUMBER_SHAPE.fullmatch(item):
         return None
     try:
         return phonenumbers.parse(item, None)
@@ -129,7 +131,7 @@ def parse_idempotency_key(value: Any, *, pointer: str | None = None) -> str | No
     ASCII characters."""
     if value is None:
         return None
-    if isinstance(value, str) and len(value) <= KEY_MAX and _KEY.match(value):
+    if isinstance(value, str) and len(value) <= KEY_MAX and _KEY.fullmatch(value):
         return value
     detail = f"Must be 1 to {KEY_MAX} printable ASCII characters."
     if pointer is None:
