@@ -69,9 +69,13 @@ class ApiRequest:
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType("Send the body as application/json.")
         try:
-            return parse_json(body)
+            value = parse_json(body)
         except NotStrictJson as exc:
             raise ValidationError("The body is not valid JSON.") from exc
+        if value is None:
+            # Every body here is an object; `null` is not "no body" (send none instead).
+            raise ValidationError("The body must be a JSON object.")
+        return value
 
 
 def problem(error: ServiceError) -> func.HttpResponse:

@@ -125,3 +125,16 @@ def test_sms_request_message_surrogate_refused_even_from_objects() -> None:
 def test_strict_json_finds_surrogate_at_any_depth() -> None:
     with pytest.raises(ValueError):
         parse_json(b'[[[{"a": [["\\udc00"]]}]]]')
+
+
+def test_send_sms_documented_shape_but_no_number_failed_result_not_sent(
+    send: SendCall, emulator: EmulatorClient,
+) -> None:
+    response = send({"to": ["+14255550100", "+999 1234 5678", "+12"], "message": "hi"})
+
+    assert response.status_code == 207
+    results = {r["to"]: r for r in json_body(response)["results"]}
+    assert results["+14255550100"]["successful"]
+    for text in ("+999 1234 5678", "+12"):
+        assert not results[text]["successful"] and results[text]["httpStatusCode"] == 400
+    assert [entry["to"] for entry in emulator.sms()] == ["+14255550100"]
