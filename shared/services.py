@@ -57,7 +57,8 @@ class Services:
         self.tables = build_service_client(settings.identity_table, self.credential,
                                            transport=self.transport)
         self.authenticator = CallerAuthenticator(
-            settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context()
+            settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context(),
+            required_scope=settings.auth_required_scope,
         )
         self.tokens = TokenService(
             self.acs, TableIdentityMap(LazyTable(self.tables, settings.identity_table_name))
