@@ -4,6 +4,7 @@ typing, paging and repeatability, each answer validated against the 2024-03-07 s
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -223,8 +224,6 @@ def test_chat_list_threads_start_time_keeps_recent_activity(chat: ChatHttp) -> N
     alice = chat.user()
     old = chat.create_thread(alice, topic="old")
     cut = dt.datetime.now(dt.UTC) + dt.timedelta(milliseconds=5)
-    import time
-
     time.sleep(0.02)
     new = chat.create_thread(alice, topic="new")
     listed = chat.call("GET", "/chat/threads", user=alice,
@@ -359,8 +358,6 @@ def test_chat_list_messages_start_time_keeps_changes_since(chat: ChatHttp) -> No
     thread_id = chat.create_thread(alice)
     old = chat.send(alice, thread_id, "old")
     edited = chat.send(alice, thread_id, "to edit")
-    import time
-
     time.sleep(0.02)
     cut = dt.datetime.now(dt.UTC)
     time.sleep(0.02)
@@ -430,8 +427,6 @@ def test_chat_share_history_time_hides_older_messages(chat: ChatHttp) -> None:
     alice, bob = chat.user(), chat.user()
     thread_id = chat.create_thread(alice)
     early = chat.send(alice, thread_id, "before bob")
-    import time
-
     time.sleep(0.02)
     share = dt.datetime.now(dt.UTC).isoformat()
     chat.call("POST", thread_url(thread_id, "participants/:add"), {"participants": [
