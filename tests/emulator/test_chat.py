@@ -234,7 +234,10 @@ def test_chat_list_threads_start_time_keeps_recent_activity(chat: ChatHttp) -> N
 
 @pytest.mark.parametrize("params", [{"maxPageSize": 0}, {"maxPageSize": 201},
                                     {"maxPageSize": "ten"}, {"startTime": "soon"},
-                                    {"syncState": "zz"}])
+                                    {"syncState": "zz"},
+                                    {"syncState": b'["a", "b", "c"]'.hex()},
+                                    {"syncState": b'[1, "id", "soon"]'.hex()},
+                                    {"syncState": b'[true, "id", null]'.hex()}])
 def test_chat_list_threads_bad_query_400(chat: ChatHttp, chat_schemas: SpecSchemas,
                                          params: dict[str, Any]) -> None:
     _error(chat_schemas, chat.call("GET", "/chat/threads", user=chat.user(), params=params),
@@ -351,6 +354,16 @@ def test_chat_list_messages_newest_first_pages_cover_all_once(
     assert ids[:5] == sent[::-1]
     sequence = [int(m["sequenceId"]) for page in pages for m in page]
     assert sequence == sorted(sequence, reverse=True) == list(range(7, 0, -1))
+
+
+@pytest.mark.parametrize("sync_state", [b"[1]", b'[1, "x"]', b"[1.5, null]", b"{}"])
+def test_chat_list_messages_foreign_sync_state_400(chat: ChatHttp, chat_schemas: SpecSchemas,
+                                                   sync_state: bytes) -> None:
+    alice = chat.user()
+    thread_id = chat.create_thread(alice)
+    response = chat.call("GET", thread_url(thread_id, "messages"), user=alice,
+                         params={"syncState": sync_state.hex()})
+    _error(chat_schemas, response, 400, "BadRequest")
 
 
 def test_chat_list_messages_start_time_keeps_changes_since(chat: ChatHttp) -> None:
