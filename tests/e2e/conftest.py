@@ -6,23 +6,28 @@ and environment are their own, against the session's emulator and Azurite.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from azure.communication.identity import CommunicationIdentityClient
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from devhost.__main__ import KEY_VARIABLE
 from tests.devhost.apps import wait_for
+from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +45,38 @@ class Functions:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+class WebRoot:
+    """A loopback static file server (another origin than the functions) and its folder."""
+
+    def __init__(self, folder: Path, server: ThreadingHTTPServer) -> None:
+        self.folder = folder
+        self.origin = f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request lines would only clutter the test output
+
+
+@pytest.fixture(scope="package")
+def web_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebRoot]:
+    """Serves a folder the browser test fills with the built web client."""
+    folder = tmp_path_factory.mktemp("web")
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="web-root", daemon=True)
+    thread.start()
+    try:
+        yield WebRoot(folder, server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 @pytest.fixture(scope="package")
 def functions(
-    app_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    app_settings: dict[str, str], web_root: WebRoot, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Functions]:
     """`python -m devhost` serving this repository's functions on a free loopback port."""
     workdir = tmp_path_factory.mktemp("e2e-host")
@@ -55,7 +89,9 @@ def functions(
         "SMS_IDEMPOTENCY_TABLE_NAME": f"e2eidem{suffix}",
     }
     settings_file = workdir / "settings.json"
-    settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+    # The web client's origin is allowed, as the run command allows the example's origins.
+    host = {"CORS": web_root.origin, "CORSCredentials": False}
+    settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings, "Host": host}))
     ready_file = workdir / "ready.json"
     log = workdir / "host.log"
     key = uuid.uuid4().hex
@@ -109,3 +145,13 @@ def _empty(client: QueueClient) -> None:
         client.create_queue()
     except ResourceExistsError:
         client.clear_messages()
+
+
+@pytest.fixture
+def identity_admin(emulator: EmulatorClient) -> Iterator[CommunicationIdentityClient]:
+    """The ACS Identity SDK on the emulator's HMAC key, for what the service does not expose."""
+    client = CommunicationIdentityClient.from_connection_string(
+        emulator.settings["EMULATOR_CONNECTION_STRING"]
+    )
+    with client:
+        yield client
