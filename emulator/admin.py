@@ -1,5 +1,6 @@
 """The unauthenticated, loopback-only admin API tests use to inspect and steer the emulator:
-outbox, identities, counters, reset, faults, role assignments and token checks."""
+outbox, identities, chat threads, counters, reset, faults, role assignments, token checks and
+user tokens of any lifetime."""
 
 from __future__ import annotations
 
@@ -139,8 +140,25 @@ def verify_token(ctx: Context, request: Request, params: Mapping[str, str]) -> R
     return Response(200, {"valid": True} if valid else {"valid": False, "reason": reason})
 
 
+def chat_threads(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
+    with ctx.state.lock:
+        return Response(200, ctx.state.chat.summary())
+
+
+def issue_user_token(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
+    body = request.json_object()
+    identity_id = body.get("id")
+    if not isinstance(identity_id, str) or not identity_id:
+        raise bad_request("'id' is required.", "ValidationError")
+    scopes = identity.admin_scopes(body.get("scopes", ["chat"]))
+    ttl = _int(body, "ttl", -86_400, 86_400, 3600)
+    return Response(200, identity.issue_for_admin(ctx, identity_id, scopes, ttl or 0))
+
+
 ROUTES = [
     route("GET", "/admin/sms", outbox),
+    route("GET", "/admin/chat/threads", chat_threads),
+    route("POST", "/admin/tokens/issue", issue_user_token),
     route("GET", "/admin/identities", identities),
     route("GET", "/admin/counters", counters),
     route("POST", "/admin/reset", reset),

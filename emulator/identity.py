@@ -60,7 +60,7 @@ def _minutes(value: Any) -> int:
     return minutes
 
 
-def _claims(ctx: Context, identity_id: str, scopes: list[str], minutes: int
+def _claims(ctx: Context, identity_id: str, scopes: list[str], minutes: int | float
             ) -> tuple[dict[str, Any], dt.datetime]:
     """A user token's claims and expiry; the caller holds the state lock and has checked the
     identity. Signing happens after the lock is released: it is the slow part."""
@@ -150,26 +150,52 @@ def exchange_teams_token(ctx: Context, request: Request, params: Mapping[str, st
 
 def verify_user_token(ctx: Context, token: str) -> tuple[bool, str | None]:
     """Whether ACS would still accept this user token: signature, expiry, identity, revocation."""
+    claims, reason = user_token_claims(ctx, token)
+    return claims is not None, reason
+
+
+def user_token_claims(ctx: Context, token: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The claims of a user token ACS would still accept, or None and the reason it would not.
+    The reason names a check, never token content."""
     try:
         claims = ctx.resource.acs_key.decode(token, options={"require": ["exp", "skypeid"]})
     except jwt.ExpiredSignatureError:
-        return False, "expired"
+        return None, "expired"
     except jwt.InvalidTokenError:
-        return False, "invalid signature or malformed token"
+        return None, "invalid signature or malformed token"
     identity_id = f"8:{claims['skypeid']}"
     with ctx.state.lock:
         record = ctx.state.identities.get(identity_id)
         if record is None:
-            return False, "unknown identity"
+            return None, "unknown identity"
         if record.deleted_at is not None:
-            return False, "identity deleted"
+            return None, "identity deleted"
         try:
             created = float(claims.get("csi", claims.get("iat", 0)))
         except (TypeError, ValueError):
-            return False, "malformed token"
+            return None, "malformed token"
         if record.tokens_revoked_at is not None and created <= record.tokens_revoked_at:
-            return False, "revoked"
-    return True, None
+            return None, "revoked"
+    return claims, None
+
+
+def token_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
+    scopes = claims.get("acsScope")
+    return frozenset(scopes.split(",")) if isinstance(scopes, str) and scopes else frozenset()
+
+
+def issue_for_admin(ctx: Context, identity_id: str, scopes: list[str], seconds: int
+                    ) -> dict[str, str]:
+    """A user token with any lifetime (negative: already expired), for tests of expiry and
+    proactive refresh that the Identity API's 60-minute minimum rules out."""
+    with ctx.state.lock:
+        _owned(ctx, identity_id)
+        claims, expires = _claims(ctx, identity_id, scopes, seconds / 60)
+    return _signed(ctx, claims, expires)
+
+
+def admin_scopes(value: Any) -> list[str]:
+    return _scopes(value, "scopes", allow_empty=False)
 
 
 ROUTES = [

@@ -3,6 +3,7 @@ gates, and the guarantee that every failure leaves as a JSON error envelope."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import socket
@@ -14,7 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from emulator import admin, auth, identity, managed_identity, oidc, sms
+from emulator import (
+    admin,
+    auth,
+    chat,
+    chat_auth,
+    chat_messages,
+    cors,
+    identity,
+    managed_identity,
+    oidc,
+    sms,
+)
 from emulator.context import Context
 from emulator.web import AcsError, Request, Response, Route, status_code_name
 
@@ -24,8 +36,8 @@ MAX_BODY = 1024 * 1024
 # Oversized bodies up to this size are read and dropped so the client sees the 413 instead of
 # a reset connection; anything bigger is cut off unread.
 DRAIN_LIMIT = 16 * MAX_BODY
-ROUTES: list[Route] = [*identity.ROUTES, *sms.ROUTES, *managed_identity.ROUTES, *oidc.ROUTES,
-                       *admin.ROUTES]
+ROUTES: list[Route] = [*identity.ROUTES, *sms.ROUTES, *chat.ROUTES, *chat_messages.ROUTES,
+                       *managed_identity.ROUTES, *oidc.ROUTES, *admin.ROUTES]
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -126,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        if self.command == "OPTIONS" and cors.applies(path):
+            return cors.preflight({name.lower(): value for name, value in self.headers.items()})
         candidate, params = _find_route(self.command, path)
         if candidate.operation:
             ctx.state.count(candidate.operation)
@@ -142,7 +156,11 @@ class Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()}, body=body,
         )
         if candidate.api_versions:
-            auth.authenticate(ctx, request)
+            if candidate.user_token:
+                request = dataclasses.replace(
+                    request, principal=chat_auth.authenticate(ctx, request))
+            else:
+                auth.authenticate(ctx, request)
             _check_api_version(candidate, query)
         return candidate.handler(ctx, request, params)
 
@@ -157,6 +175,10 @@ class Handler(BaseHTTPRequestHandler):
         if client_request_id:
             self.send_header("x-ms-client-request-id", client_request_id)
         for name, value in response.headers.items():
+            self.send_header(name, value)
+        origin = self.headers.get("Origin")
+        for name, value in cors.response_headers(urlsplit(getattr(self, "path", "")).path,
+                                                 origin).items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")

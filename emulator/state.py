@@ -1,5 +1,5 @@
 """Everything the emulator remembers between requests, behind one lock: identities, sent SMS,
-opt-outs, the repeatability cache, faults, counters, role assignments and OIDC keys."""
+opt-outs, the repeatability cache, chat, faults, counters, role assignments and OIDC keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.chat_state import ChatStore
 from emulator.keys import SigningKey
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,11 @@ OPERATIONS = frozenset({
     "sms.send", "sms.optOuts.add", "sms.optOuts.remove", "sms.optOuts.check",
     "sms.deliveryReport", "mi.token", "oidc.discovery", "oidc.jwks", "oidc.mint",
     "sms.send.recipient",
+    "chat.createThread", "chat.getThread", "chat.listThreads", "chat.updateThread",
+    "chat.deleteThread", "chat.addParticipants", "chat.listParticipants",
+    "chat.removeParticipant", "chat.sendMessage", "chat.getMessage", "chat.listMessages",
+    "chat.updateMessage", "chat.deleteMessage", "chat.sendReadReceipt", "chat.listReadReceipts",
+    "chat.sendTyping",
 })
 # Not a route: faults queued under this name fail single recipients inside a 202 send answer,
 # and its counter counts the recipients they failed.
@@ -77,6 +83,7 @@ class State:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
     assignments: set[str] = field(default_factory=set)
+    chat: ChatStore = field(default_factory=ChatStore)
 
     def __post_init__(self) -> None:
         self.assignments = {self.system_client_id}
@@ -91,6 +98,7 @@ class State:
             self.repeatability.clear()
             self.faults.clear()
             self.counters.clear()
+            self.chat.clear()
             self.assignments = {self.system_client_id}
 
     def count(self, operation: str) -> None:

@@ -82,6 +82,7 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
+    principal: Any = None  # the caller the server authenticated, on user-token routes
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -120,13 +121,15 @@ Handler = Callable[["Context", Request, Mapping[str, str]], Response]
 @dataclass(frozen=True)
 class Route:
     """One method + path. `operation` names it for counters and faults; `api_versions`
-    set means an ACS data-plane route: authenticated and api-version checked."""
+    set means an ACS data-plane route: authenticated and api-version checked; `user_token`
+    routes (Chat) take ACS user access tokens instead of the resource's credentials."""
 
     method: str
     pattern: re.Pattern[str]
     handler: Handler
     operation: str | None = None
     api_versions: frozenset[str] = frozenset()
+    user_token: bool = False
 
 
 def route(
@@ -135,10 +138,12 @@ def route(
     handler: Handler,
     operation: str | None = None,
     api_versions: frozenset[str] = frozenset(),
+    *,
+    user_token: bool = False,
 ) -> Route:
     """`path` may hold `{name}` segments, matched up to the next slash."""
     regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
-    return Route(method, re.compile(regex), handler, operation, api_versions)
+    return Route(method, re.compile(regex), handler, operation, api_versions, user_token)
 
 
 def expect_type(value: Any, kind: type, name: str) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.acs_http import AcsHttp
+from tests.emulator.chat_http import ChatHttp
 from tests.emulator.spec_schemas import SpecSchemas
 from tests.support import EmulatorClient
 
@@ -25,3 +26,20 @@ def specs_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def schemas(specs_dir: Path) -> SpecSchemas:
     return SpecSchemas(specs_dir)
+
+
+@pytest.fixture
+def chat(acs: AcsHttp) -> ChatHttp:
+    """A raw Chat client against a freshly reset emulator."""
+    return ChatHttp(acs)
+
+
+@pytest.fixture(scope="session")
+def chat_specs_dir(repo_root: Path) -> Path:
+    """The specs vendored in the repository (Chat and the Common definitions it uses)."""
+    return repo_root / "specs" / "acs-rest-specs"
+
+
+@pytest.fixture(scope="session")
+def chat_schemas(chat_specs_dir: Path) -> SpecSchemas:
+    return SpecSchemas(chat_specs_dir)
