@@ -148,10 +148,8 @@ def _empty(client: QueueClient) -> None:
 
 
 @pytest.fixture
-def identity_admin(emulator: EmulatorClient) -> Iterator[CommunicationIdentityClient]:
+def identity_admin(emulator: EmulatorClient) -> CommunicationIdentityClient:
     """The ACS Identity SDK on the emulator's HMAC key, for what the service does not expose."""
-    client = CommunicationIdentityClient.from_connection_string(
+    return CommunicationIdentityClient.from_connection_string(
         emulator.settings["EMULATOR_CONNECTION_STRING"]
     )
-    with client:
-        yield client

@@ -105,6 +105,10 @@ def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
     # The emulator's own state: the identities the service created, and the thread as ACS
     # holds it, read with a token for Bob issued after the revocation of Alice's.
     assert {alice, bob} <= {i["id"] for i in emulator.identities()}
+    threads = {t["id"]: t for t in emulator.http.get(
+        f"{emulator.admin}/chat/threads", timeout=10).json()}
+    assert {threads[t]["topic"] for t in chatted["threads"]} == {"Lunch", "Football"}
+    assert all(set(threads[t]["participants"]) == {alice, bob} for t in chatted["threads"])
     bobs = identity_admin.get_token(
         CommunicationUserIdentifier(bob), [CommunicationTokenScope.CHAT]
     )

@@ -1,8 +1,7 @@
 """Python chat client end to end: azure-communication-chat with tokens from POST /api/token.
 
 Two app users sign in at the emulator's OIDC issuer, get ACS tokens from the service through
-examples/python/chat_app.py, and chat through the emulator's Chat API; nothing is mocked but
-the credential's clock in the refresh test (see there why).
+examples/python/chat_app.py, and chat through the emulator's Chat API; nothing is mocked.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from azure.communication.chat import (
     CommunicationTokenCredential,
     CommunicationUserIdentifier,
 )
-from azure.communication.chat._shared import user_credential
 from azure.communication.identity import CommunicationIdentityClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
@@ -90,12 +88,24 @@ def test_chat_python_two_users_add_each_other_exchange_and_list_messages(
     assert {alice.user_id, bob.user_id} <= {i["id"] for i in emulator.identities()}
 
 
+def _token_expiring_in(emulator: EmulatorClient, user_id: str, seconds: int) -> str:
+    """A real ACS token for the user that expires in `seconds` (the emulator's admin API)."""
+    response = emulator.http.post(
+        f"{emulator.admin}/tokens/issue", json={"id": user_id, "ttl": seconds}, timeout=10
+    )
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
 def test_chat_python_token_near_expiry_refreshed_proactively_through_service(
-    sign_in: SignIn, acs_endpoint: str, emulator: EmulatorClient,
-    monkeypatch: pytest.MonkeyPatch,
+    sign_in: SignIn, acs_endpoint: str, emulator: EmulatorClient
 ) -> None:
     alice = sign_in("alice", expires_in_minutes=TOKEN_MINUTES_MIN)  # the shortest ACS allows
-    first = alice.fetch()
+    alice.fetch()
+    # The token the app holds is about to expire (as one fetched 60 minutes ago would be):
+    # the SDK refreshes within 10 minutes of expiry, on a timer at half the time left.
+    stale = _token_expiring_in(emulator, alice.user_id, 6)
     refreshed: list[AccessToken] = []
     ran = threading.Event()
 
@@ -105,26 +115,23 @@ def test_chat_python_token_near_expiry_refreshed_proactively_through_service(
         ran.set()
         return token
 
-    # The SDK refreshes a token on a timer once it is within 10 minutes of expiry, and no
-    # token lives less than 60. So the credential's clock alone is moved forward to 8 s
-    # before the first token expires; the service, the emulator and azure-core's pipeline
-    # keep real time, and the refresh itself is the real call through the service.
-    skew = first.expires_on - int(time.time()) - 8
-    monkeypatch.setattr(user_credential, "get_current_utc_as_int", lambda: int(time.time()) + skew)
     issued_before = emulator.counters()["identity.issueToken"]
-
+    started = time.monotonic()
     with CommunicationTokenCredential(
-        first.token, token_refresher=refresher, proactive_refresh=True
+        stale, token_refresher=refresher, proactive_refresh=True
     ) as credential:
         assert ran.wait(30), "the credential did not refresh on its own"
-        monkeypatch.undo()  # real time again: the new token is 60 minutes from expiry
+        waited = time.monotonic() - started
         current = credential.get_token()
         with ChatClient(acs_endpoint, credential) as chat:
             created = chat.create_chat_thread("After a refresh").chat_thread
 
-    assert refreshed, "the refresher never ran"
-    assert current.token == refreshed[-1].token != first.token
-    assert emulator.counters()["identity.issueToken"] >= issued_before + 1
+    # Refreshed before the stale token expired, by the timer, not by a failing call.
+    assert waited < 6
+    assert len(refreshed) == 1
+    assert current.token == refreshed[0].token != stale
+    assert current.expires_on - time.time() > (TOKEN_MINUTES_MIN - 1) * 60
+    assert emulator.counters()["identity.issueToken"] == issued_before + 1
     assert emulator.verify_token(current.token)["valid"] is True
     assert created.created_by.properties["id"] == alice.user_id
 
