@@ -60,14 +60,22 @@ def encode_cursor(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")).encode("utf-8").hex()
 
 
-def decode_cursor(raw: str | None) -> Any:
+def decode_cursor(raw: str | None, *kinds: tuple[type, ...]) -> list[Any] | None:
+    """A continuation this service issued: a list whose items have the given types."""
     if raw is None:
         return None
     try:
-        return json.loads(bytes.fromhex(raw).decode("utf-8"))
+        value = json.loads(bytes.fromhex(raw).decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise chat_input.invalid("'syncState' is not a continuation this service issued.") \
-            from None
+        value = None
+    if not (isinstance(value, list) and len(value) == len(kinds)
+            and all(isinstance(item, kind) and not isinstance(item, bool)
+                    for item, kind in zip(value, kinds, strict=True))):
+        raise chat_input.invalid("'syncState' is not a continuation this service issued.")
+    return value
+
+
+OPTIONAL_INT = (int, type(None))
 
 
 def _invalid_participant(target: str, code: str, message: str) -> dict[str, str]:
@@ -184,19 +192,15 @@ def list_threads(ctx: Context, request: Request, params: Mapping[str, str]) -> R
     """The caller's threads, most recently active first (deleted ones too, with deletedOn)."""
     user = caller(request)
     size = chat_input.page_size(request.query)
-    cursor = decode_cursor(request.query.get("syncState"))
-    start = chat_input.start_time(request.query)
-    if cursor is not None:
-        if not (isinstance(cursor, list) and len(cursor) == 3):
-            raise chat_input.invalid("'syncState' is not a continuation this service issued.")
-        start = cursor[2]
+    cursor = decode_cursor(request.query.get("syncState"), (int,), (str,), OPTIONAL_INT)
+    start = chat_input.start_time(request.query) if cursor is None else cursor[2]
     with ctx.state.lock:
         threads = sorted((t for t in ctx.state.chat.threads.values()
                           if user.id in t.participants
                           and (start is None or t.changed_ms >= start)),
                          key=lambda t: (-t.changed_ms, t.id))
         if cursor is not None:
-            after = (-int(cursor[0]), str(cursor[1]))
+            after = (-cursor[0], cursor[1])
             threads = [t for t in threads if (-t.changed_ms, t.id) > after]
         page = threads[:size]
         body: dict[str, Any] = {"value": [thread.item() for thread in page]}

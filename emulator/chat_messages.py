@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from emulator import chat_input
 from emulator.chat import (
+    OPTIONAL_INT,
     base_url,
     caller,
     chat_route,
@@ -93,11 +94,9 @@ def list_messages(ctx: Context, request: Request, params: Mapping[str, str]) -> 
     user = caller(request)
     size = chat_input.page_size(request.query)
     start = chat_input.start_time(request.query)
-    cursor = decode_cursor(request.query.get("syncState"))
+    cursor = decode_cursor(request.query.get("syncState"), (int,), OPTIONAL_INT)
     before: int | None = None
     if cursor is not None:
-        if not (isinstance(cursor, list) and len(cursor) == 2 and isinstance(cursor[0], int)):
-            raise chat_input.invalid("'syncState' is not a continuation this service issued.")
         before, start = cursor
     with ctx.state.lock:
         thread = thread_for(ctx, user, params["chatThreadId"])

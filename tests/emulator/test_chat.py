@@ -4,6 +4,7 @@ typing, paging and repeatability, each answer validated against the 2024-03-07 s
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -223,8 +224,6 @@ def test_chat_list_threads_start_time_keeps_recent_activity(chat: ChatHttp) -> N
     alice = chat.user()
     old = chat.create_thread(alice, topic="old")
     cut = dt.datetime.now(dt.UTC) + dt.timedelta(milliseconds=5)
-    import time
-
     time.sleep(0.02)
     new = chat.create_thread(alice, topic="new")
     listed = chat.call("GET", "/chat/threads", user=alice,
@@ -235,7 +234,10 @@ def test_chat_list_threads_start_time_keeps_recent_activity(chat: ChatHttp) -> N
 
 @pytest.mark.parametrize("params", [{"maxPageSize": 0}, {"maxPageSize": 201},
                                     {"maxPageSize": "ten"}, {"startTime": "soon"},
-                                    {"syncState": "zz"}])
+                                    {"syncState": "zz"},
+                                    {"syncState": b'["a", "b", "c"]'.hex()},
+                                    {"syncState": b'[1, "id", "soon"]'.hex()},
+                                    {"syncState": b'[true, "id", null]'.hex()}])
 def test_chat_list_threads_bad_query_400(chat: ChatHttp, chat_schemas: SpecSchemas,
                                          params: dict[str, Any]) -> None:
     _error(chat_schemas, chat.call("GET", "/chat/threads", user=chat.user(), params=params),
@@ -354,13 +356,21 @@ def test_chat_list_messages_newest_first_pages_cover_all_once(
     assert sequence == sorted(sequence, reverse=True) == list(range(7, 0, -1))
 
 
+@pytest.mark.parametrize("sync_state", [b"[1]", b'[1, "x"]', b"[1.5, null]", b"{}"])
+def test_chat_list_messages_foreign_sync_state_400(chat: ChatHttp, chat_schemas: SpecSchemas,
+                                                   sync_state: bytes) -> None:
+    alice = chat.user()
+    thread_id = chat.create_thread(alice)
+    response = chat.call("GET", thread_url(thread_id, "messages"), user=alice,
+                         params={"syncState": sync_state.hex()})
+    _error(chat_schemas, response, 400, "BadRequest")
+
+
 def test_chat_list_messages_start_time_keeps_changes_since(chat: ChatHttp) -> None:
     alice = chat.user()
     thread_id = chat.create_thread(alice)
     old = chat.send(alice, thread_id, "old")
     edited = chat.send(alice, thread_id, "to edit")
-    import time
-
     time.sleep(0.02)
     cut = dt.datetime.now(dt.UTC)
     time.sleep(0.02)
@@ -430,8 +440,6 @@ def test_chat_share_history_time_hides_older_messages(chat: ChatHttp) -> None:
     alice, bob = chat.user(), chat.user()
     thread_id = chat.create_thread(alice)
     early = chat.send(alice, thread_id, "before bob")
-    import time
-
     time.sleep(0.02)
     share = dt.datetime.now(dt.UTC).isoformat()
     chat.call("POST", thread_url(thread_id, "participants/:add"), {"participants": [
