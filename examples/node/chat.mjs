@@ -6,12 +6,13 @@
 // last chat call it prints {"event": "revoke", ...} and waits for a line on stdin, so a test
 // (or you) can revoke the user's tokens in between.
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 
 // [START service_tokens]
 /** A credential whose refresher gets the signed-in user's ACS token from the service. */
-function serviceTokens(functionsUrl, signIn, scopes = ["chat"]) {
+export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token } = {}) {
   const user = { id: "", refreshes: 0 };
   const tokenRefresher = async () => {
     const response = await fetch(`${functionsUrl}/api/token`, {
@@ -30,9 +31,11 @@ function serviceTokens(functionsUrl, signIn, scopes = ["chat"]) {
     user.refreshes += 1;
     return issued.token;
   };
-  // No first token: the refresher runs at once, then again before each token expires.
+  // Without a first `token` (one saved from an earlier session) the refresher runs at
+  // once; either way it runs again shortly before each token expires.
   const credential = new AzureCommunicationTokenCredential({
     tokenRefresher,
+    token,
     refreshProactively: true,
   });
   return { credential, user };
@@ -147,7 +150,10 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  emit({ event: "error", message: String(error?.message ?? error) });
-  process.exitCode = 1;
-});
+// Run the flow only as a script, not when another module imports serviceTokens.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((error) => {
+    emit({ event: "error", message: String(error?.message ?? error) });
+    process.exitCode = 1;
+  });
+}

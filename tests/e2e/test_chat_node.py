@@ -13,6 +13,7 @@ import queue
 import shutil
 import subprocess
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,19 @@ from azure.communication.chat import (
 )
 from azure.communication.identity import CommunicationIdentityClient, CommunicationTokenScope
 
-from tests.e2e.conftest import Functions
+from examples.python.chat_app import ServiceTokens
+from shared.settings import TOKEN_MINUTES_MIN
+from tests.e2e.conftest import Functions, token_expiring_in
 from tests.support import EmulatorClient
 
 SCRIPT = Path("examples") / "node" / "chat.mjs"
+REFRESH_DRIVER = Path("tests") / "e2e" / "node_refresh.mjs"
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    assert node, "Node.js 20+ is required (see the README's prerequisites)"
+    return node
 
 
 class _Events:
@@ -57,8 +67,7 @@ def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
     functions: Functions, emulator: EmulatorClient, repo_root: Path,
     identity_admin: CommunicationIdentityClient,
 ) -> None:
-    node = shutil.which("node")
-    assert node, "Node.js 20+ is required (see the README's prerequisites)"
+    node = _node()
     env = {
         **os.environ,
         "FUNCTIONS_URL": functions.url,
@@ -121,3 +130,35 @@ def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
             for m in thread.list_messages() if m.type == ChatMessageType.TEXT
         ]
     assert sorted(stored) == sorted([(alice, "Hello!"), (bob, "Hi Alice, noon works")])
+
+
+def test_chat_node_saved_token_near_expiry_refreshed_proactively_through_service(
+    functions: Functions, emulator: EmulatorClient, repo_root: Path
+) -> None:
+    sign_in = emulator.mint(f"node-carol-{uuid.uuid4().hex[:8]}")
+    carol = ServiceTokens(functions.url, lambda: sign_in)
+    carol.fetch()  # her ACS identity exists, as for any returning user
+    stale = token_expiring_in(emulator, carol.user_id, 6)
+    issued_before = emulator.counters()["identity.issueToken"]
+
+    done = subprocess.run(
+        [_node(), str(REFRESH_DRIVER)], cwd=repo_root, capture_output=True, text=True,
+        timeout=90, env={
+            **os.environ,
+            "FUNCTIONS_URL": functions.url,
+            "ACS_ENDPOINT": emulator.settings["ACS_ENDPOINT"],
+            "SIGN_IN_TOKEN": sign_in,
+            "STALE_TOKEN": stale,
+            "NODE_EXTRA_CA_CERTS": emulator.settings["REQUESTS_CA_BUNDLE"],
+        },
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    # The SDK's own timer refreshed it (at half the time left), before the saved one expired.
+    assert result["refreshes"] == 1
+    assert result["refreshedAfterMs"] < 6000
+    assert result["tokenChanged"] is True
+    assert result["expiresInMs"] > (TOKEN_MINUTES_MIN - 1) * 60_000
+    assert result["createdBy"] == carol.user_id
+    assert emulator.counters()["identity.issueToken"] == issued_before + 1

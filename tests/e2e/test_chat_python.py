@@ -25,7 +25,7 @@ from azure.core.exceptions import HttpResponseError
 
 from examples.python.chat_app import ServiceTokens, chat_credential, start_chat
 from shared.settings import TOKEN_MINUTES_MIN
-from tests.e2e.conftest import Functions
+from tests.e2e.conftest import Functions, token_expiring_in
 from tests.support import EmulatorClient
 
 SignIn = Callable[..., ServiceTokens]
@@ -88,16 +88,6 @@ def test_chat_python_two_users_add_each_other_exchange_and_list_messages(
     assert {alice.user_id, bob.user_id} <= {i["id"] for i in emulator.identities()}
 
 
-def _token_expiring_in(emulator: EmulatorClient, user_id: str, seconds: int) -> str:
-    """A real ACS token for the user that expires in `seconds` (the emulator's admin API)."""
-    response = emulator.http.post(
-        f"{emulator.admin}/tokens/issue", json={"id": user_id, "ttl": seconds}, timeout=10
-    )
-    response.raise_for_status()
-    token: str = response.json()["token"]
-    return token
-
-
 def test_chat_python_token_near_expiry_refreshed_proactively_through_service(
     sign_in: SignIn, acs_endpoint: str, emulator: EmulatorClient
 ) -> None:
@@ -105,7 +95,7 @@ def test_chat_python_token_near_expiry_refreshed_proactively_through_service(
     alice.fetch()
     # The token the app holds is about to expire (as one fetched 60 minutes ago would be):
     # the SDK refreshes within 10 minutes of expiry, on a timer at half the time left.
-    stale = _token_expiring_in(emulator, alice.user_id, 6)
+    stale = token_expiring_in(emulator, alice.user_id, 6)
     refreshed: list[AccessToken] = []
     ran = threading.Event()
 

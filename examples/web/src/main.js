@@ -6,7 +6,7 @@ import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 
 // [START service_tokens]
 /** A credential whose refresher gets the signed-in user's ACS token from the service. */
-function serviceTokens(functionsUrl, signIn, scopes = ["chat"]) {
+export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token } = {}) {
   const user = { id: "", refreshes: 0 };
   const tokenRefresher = async () => {
     const response = await fetch(`${functionsUrl}/api/token`, {
@@ -25,9 +25,11 @@ function serviceTokens(functionsUrl, signIn, scopes = ["chat"]) {
     user.refreshes += 1;
     return issued.token;
   };
-  // No first token: the refresher runs at once, then again before each token expires.
+  // Without a first `token` (one saved from an earlier session) the refresher runs at
+  // once; either way it runs again shortly before each token expires.
   const credential = new AzureCommunicationTokenCredential({
     tokenRefresher,
+    token,
     refreshProactively: true,
   });
   return { credential, user };
