@@ -53,11 +53,17 @@ def _emulator_spki_hashes(settings: dict[str, str]) -> list[str]:
             _spki_hash(x509.load_pem_x509_certificate(ca))]
 
 
-@pytest.fixture
-def browser(emulator: EmulatorClient, tmp_path: Path) -> Iterator[WebDriver]:
+def _chromium_and_driver() -> tuple[str, str]:
+    """Debian's chromium and chromedriver; a missing one fails the test (never a skip)."""
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not chromedriver:
         pytest.fail(INSTALL_HINT)
+    return chromium, chromedriver
+
+
+@pytest.fixture
+def browser(emulator: EmulatorClient, tmp_path: Path) -> Iterator[WebDriver]:
+    chromium, chromedriver = _chromium_and_driver()
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (
@@ -188,3 +194,12 @@ def test_chat_browser_origin_not_allowed_token_call_blocked_by_cors(
 
     # The sign-in itself worked (same origin); only the cross-origin token call was refused.
     assert browser.find_element(By.ID, "me").text == ""
+
+
+def test_chat_browser_missing_chromium_fails_with_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without chromium or chromedriver
+
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium chromium-driver"):
+        _chromium_and_driver()
