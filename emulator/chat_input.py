@@ -71,10 +71,12 @@ def date_time(value: Any, name: str) -> int:
         raise invalid(f"'{name}' must be an RFC 3339 date-time.")
     try:
         moment = dt.datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        # In UTC it must still be a representable date (0001-01-01T00:00+05:00 is not).
+        moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise invalid(f"'{name}' must be an RFC 3339 date-time.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1000)
 
 
@@ -82,7 +84,7 @@ def identifier(value: Any, name: str) -> Identifier:
     if not isinstance(value, dict):
         raise invalid(f"'{name}' must be a communication identifier object.")
     kind = value.get("kind")
-    if kind is not None and kind not in IDENTIFIER_KINDS:
+    if kind is not None and (not isinstance(kind, str) or kind not in IDENTIFIER_KINDS):
         raise invalid(f"'{name}.kind' is not a known identifier kind.")
     raw_id = value.get("rawId")
     if raw_id is not None and not isinstance(raw_id, str):

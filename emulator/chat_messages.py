@@ -67,6 +67,8 @@ def send_message(ctx: Context, request: Request, params: Mapping[str, str]) -> R
                                 allow_empty=False)
     name = chat_input.string(body, "senderDisplayName", limit=chat_input.MAX_DISPLAY_NAME)
     message_type = body.get("type", "text")
+    if not isinstance(message_type, str):
+        raise chat_input.invalid("'type' must be 'text' or 'html'.")
     if message_type in SYSTEM_MESSAGE_TYPES:
         raise chat_input.invalid(f"Messages of type '{message_type}' are sent by the service.")
     if message_type not in USER_MESSAGE_TYPES:

@@ -113,6 +113,9 @@ def test_chat_create_thread_without_repeatability_id_creates_each_time(chat: Cha
     {"topic": "t", "participants": [{"communicationIdentifier": {"communicationUser": {}}}]},
     {"topic": "t", "participants": [{"communicationIdentifier": {"rawId": "8:acs:x"},
                                      "shareHistoryTime": "yesterday"}]},
+    {"topic": "t", "participants": [{"communicationIdentifier": {"rawId": "8:acs:x"},
+                                     "shareHistoryTime": "0001-01-01T00:00:00+05:00"}]},
+    {"topic": "t", "participants": [{"communicationIdentifier": {"kind": {}, "rawId": "8:acs:x"}}]},
 ])
 def test_chat_create_thread_invalid_body_400_nothing_created(
     chat: ChatHttp, chat_schemas: SpecSchemas, body: Any
@@ -327,6 +330,7 @@ def test_chat_send_get_message_round_trips(chat: ChatHttp, chat_schemas: SpecSch
 @pytest.mark.parametrize("body", [{}, {"content": ""}, {"content": 1},
                                   {"content": "x", "type": "topicUpdated"},
                                   {"content": "x", "type": "video"},
+                                  {"content": "x", "type": {}},
                                   {"content": "x", "metadata": {"k": 1}},
                                   {"content": "x" * (28 * 1024 + 1)}])
 def test_chat_send_message_invalid_body_400_nothing_sent(
