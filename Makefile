@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: run test test-unit lint bench install clean
+.PHONY: run test test-unit lint bench install browser clean
 
 install: $(STAMP_PY) $(STAMP_NODE)
 
@@ -28,7 +28,15 @@ lint: $(STAMP_PY)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: install lint
+# The web client's end-to-end test drives Debian's chromium through chromedriver. As root
+# with apt-get they are installed when missing; elsewhere that test fails saying how.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	else echo "note: chromium and chromedriver are missing; install them (Debian: sudo apt-get install chromium chromium-driver) or the web client test fails"; fi
+
+test: install lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP_PY)

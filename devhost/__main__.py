@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from devhost.cors import CorsConfigError, CorsPolicy
 from devhost.host import LocalHost
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,19 @@ def read_settings(path: Path | None) -> dict[str, str]:
     if not isinstance(values, dict):
         raise SystemExit(f"{path}: expected a JSON object of settings")
     return {str(k): str(v) for k, v in values.items()}
+
+
+def read_cors(path: Path | None) -> CorsPolicy | None:
+    """The CORS policy from a local.settings.json's `Host` section (`CORS`, `CORSCredentials`)."""
+    if path is None:
+        return None
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    host = data.get("Host") if isinstance(data, dict) else None
+    if host is None:
+        return None
+    if not isinstance(host, dict):
+        raise CorsConfigError(f"{path}: `Host` must be a JSON object")
+    return CorsPolicy.from_host_section(host)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,9 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     settings = read_settings(args.settings_file)
+    try:
+        cors = read_cors(args.settings_file)
+    except CorsConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     # The worker runs with the app root as its working directory; so does this.
     os.chdir(args.app_root)
-    host = LocalHost(args.app_root, settings, port=args.port, key=os.environ.get(KEY_VARIABLE))
+    host = LocalHost(
+        args.app_root, settings, port=args.port, key=os.environ.get(KEY_VARIABLE), cors=cors
+    )
     try:
         host.start()
     except OSError as error:
@@ -71,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in host.describe():
             print(f"    {line}")
         print(f"\nFunction key (x-functions-key header or ?code=): {host.key}\n", flush=True)
+        if cors is not None:
+            allowed = "*" if cors.any_origin else ", ".join(sorted(cors.origins))
+            print(f"CORS origins: {allowed} (credentials: {cors.credentials})\n", flush=True)
         if args.ready_file:
             ready = {"FUNCTIONS_URL": host.url, "FUNCTIONS_KEY": host.key}
             temporary = args.ready_file.with_suffix(".tmp")

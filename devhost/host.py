@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from devhost.app import FunctionApp, is_disabled, load_app
+from devhost.cors import CorsPolicy
 from devhost.invocation import Function
 from devhost.loader import remove_from_path
 from devhost.queues import QueueClients, QueueListener
@@ -35,8 +36,10 @@ class LocalHost:
         *,
         port: int = 0,
         key: str | None = None,
+        cors: CorsPolicy | None = None,
     ) -> None:
         self.root = root.resolve()
+        self.cors = cors
         self.settings = dict(settings)
         self.port = port
         self.key = key or secrets.token_urlsafe(32)
@@ -104,7 +107,7 @@ class LocalHost:
                 )
         self._server = HttpFrontServer(
             http, route_prefix=app.host.route_prefix, key=self.key, outputs=clients,
-            host=LOOPBACK, port=self.port,
+            host=LOOPBACK, port=self.port, cors=self.cors,
         )
         self._server.start()
         for listener in self._listeners:

@@ -7,6 +7,21 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+# Where the example web client (examples/web) is served locally; the functions allow it.
+EXAMPLE_WEB_PORT = 8080
+EXAMPLE_WEB_ORIGINS = (
+    f"http://localhost:{EXAMPLE_WEB_PORT}", f"http://127.0.0.1:{EXAMPLE_WEB_PORT}"
+)
+
+
+def host_section() -> dict[str, object]:
+    """local.settings.json's `Host` section: CORS for the example web client.
+
+    Credentials stay off: the web client sends its token in the Authorization header, so
+    it needs no cookies, and allowing credentials would widen what another origin can do.
+    """
+    return {"CORS": ",".join(EXAMPLE_WEB_ORIGINS), "CORSCredentials": False}
+
 
 def app_settings(emulator: Mapping[str, str], azurite: Mapping[str, str]) -> dict[str, str]:
     """The function app's settings for a local run against the emulator and Azurite.

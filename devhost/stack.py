@@ -26,7 +26,7 @@ from types import FrameType
 import requests
 
 from devhost.__main__ import KEY_VARIABLE
-from devhost.quickstart import app_settings, render
+from devhost.quickstart import app_settings, host_section, render
 from devhost.services import REPO_ROOT, Service, ServiceError, start_azurite, start_emulator
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,10 @@ def write_json(path: Path, data: Mapping[str, str]) -> None:
 
 
 def write_local_settings(app_root: Path, settings: Mapping[str, str]) -> Path:
-    """local.settings.json for Core Tools; values a developer added there are kept."""
+    """local.settings.json for Core Tools; values a developer added there are kept.
+
+    The `Host` section gets the example web client's CORS origins unless it sets its own.
+    """
     path = app_root / "local.settings.json"
     existing: dict[str, object] = {}
     if path.exists():
@@ -103,7 +106,12 @@ def write_local_settings(app_root: Path, settings: Mapping[str, str]) -> Path:
             existing = json.loads(path.read_text(encoding="utf-8-sig"))
     values = existing.get("Values")
     merged = {**(values if isinstance(values, dict) else {}), **settings}
-    path.write_text(json.dumps({**existing, "IsEncrypted": False, "Values": merged}, indent=2))
+    host = existing.get("Host")
+    host = host if isinstance(host, dict) else {}
+    host_merged = host if "CORS" in host else {**host_section(), **host}
+    path.write_text(json.dumps(
+        {**existing, "IsEncrypted": False, "Values": merged, "Host": host_merged}, indent=2
+    ))
     return path
 
 
@@ -123,7 +131,9 @@ def start_functions(
     key = secrets.token_urlsafe(32)
     settings_path = workdir / "functions.settings.json"
     settings_path.parent.mkdir(parents=True, exist_ok=True)
-    settings_path.write_text(json.dumps({"IsEncrypted": False, "Values": dict(settings)}))
+    settings_path.write_text(json.dumps(
+        {"IsEncrypted": False, "Values": dict(settings), "Host": host_section()}
+    ))
     env[KEY_VARIABLE] = key
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "devhost", "--app-root", str(args.app_root),

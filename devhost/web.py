@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from devhost.cors import CorsPolicy
 from devhost.invocation import RETURN, Function
 from devhost.queues import QueueClients
 from devhost.routes import Route
@@ -92,9 +93,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
+    # CORS headers for the response to the request being handled (set per request).
+    cors_headers: Sequence[tuple[str, str]] = ()
+
     def _send(
         self, status: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
     ) -> None:
+        if self.cors_headers:
+            # As ASP.NET Core's CORS middleware: the host's Access-Control-* values win.
+            ours = {name.lower() for name, _ in self.cors_headers if name.lower() != "vary"}
+            headers = [(n, v) for n, v in headers if n.lower() not in ours]
+            headers = [*headers, *self.cors_headers]
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -129,6 +138,17 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in parse_qsl(split.query, keep_blank_values=True):
             query[name] = f"{query[name]},{value}" if name in query else value
         body = self._read_body()
+        lowered = {name.lower(): value for name, value in self.headers.items()}
+        cors = self.server.cors
+        self.cors_headers = ()
+        if cors is not None:
+            # The host answers preflights itself, before routing, as func start does.
+            preflight = cors.preflight(lowered) if self.command == "OPTIONS" else None
+            if preflight is not None:
+                self.cors_headers = preflight
+                self._send(204)
+                return
+            self.cors_headers = cors.response_headers(lowered)
         found = self.server.resolve(split.path)
         if found is None:
             self._send(404)
@@ -165,9 +185,11 @@ class HttpFrontServer(ThreadingHTTPServer):
     def __init__(
         self, functions: Sequence[HttpFunction], *, route_prefix: str, key: str,
         outputs: QueueClients, host: str = "127.0.0.1", port: int = 0,
+        cors: CorsPolicy | None = None,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.key = key
+        self.cors = cors
         self.outputs = outputs
         self.prefix = f"/{route_prefix}" if route_prefix else ""
         self.functions = sorted(functions, key=lambda f: f.route.precedence)

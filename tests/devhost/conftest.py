@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.cors import CorsPolicy
 from devhost.host import LocalHost
 from tests.devhost.apps import AppFolder
 
@@ -23,10 +24,13 @@ def start_host(
     """Start a LocalHost for an app folder on a free port; stopped after the test."""
     started: list[LocalHost] = []
 
-    def start(app: AppFolder, settings: dict[str, str] | None = None) -> LocalHost:
+    def start(
+        app: AppFolder, settings: dict[str, str] | None = None, cors: CorsPolicy | None = None
+    ) -> LocalHost:
         host = LocalHost(
             app.root,
             {"AzureWebJobsStorage": azurite["AZURITE_CONNECTION_STRING"], **(settings or {})},
+            cors=cors,
         )
         host.start()
         started.append(host)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devhost.quickstart import app_settings, render
+from devhost.quickstart import EXAMPLE_WEB_ORIGINS, app_settings, render
 from devhost.stack import write_local_settings
 from tests.devhost.apps import wait_for
 
@@ -111,6 +111,11 @@ def test_stack_start_publishes_settings_serves_and_sigint_stops_children(
                         verify=settings["REQUESTS_CA_BUNDLE"]).ok
     assert len(children) == 3  # emulator, Azurite, functions
     assert "Mint an app-user token" in (tmp_path / "stack.log").read_text()
+    # The example web client's origin may call the functions (Host.CORS written by the stack).
+    preflight = requests.options(f"{settings['FUNCTIONS_URL']}/api/token", timeout=10, headers={
+        "Origin": EXAMPLE_WEB_ORIGINS[0], "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == EXAMPLE_WEB_ORIGINS[0]
 
     process.send_signal(signal.SIGINT)
 
@@ -182,7 +187,9 @@ def test_stack_core_tools_on_path_runs_func_start_with_local_settings(
     settings = _settings(tmp_path, process)
 
     assert (tmp_path / "func-args").read_text().split() == ["start", "--port", str(port)]
-    values = json.loads((app_root / "local.settings.json").read_text())["Values"]
+    written = json.loads((app_root / "local.settings.json").read_text())
+    values = written["Values"]
+    assert written["Host"] == {"CORS": ",".join(EXAMPLE_WEB_ORIGINS), "CORSCredentials": False}
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     assert values["AzureWebJobsStorage"] == settings["AZURITE_CONNECTION_STRING"]
     assert values["IDENTITY_TABLE_ENDPOINT"] == settings["AZURITE_CONNECTION_STRING"]

@@ -6,23 +6,29 @@ and environment are their own, against the session's emulator and Azurite.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
+from azure.communication.identity import CommunicationIdentityClient
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from devhost.__main__ import KEY_VARIABLE
 from tests.devhost.apps import wait_for
+from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +46,71 @@ class Functions:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+class WebRoot:
+    """A loopback static file server (another origin than the functions) and its folder."""
+
+    def __init__(self, folder: Path, server: ThreadingHTTPServer) -> None:
+        self.folder = folder
+        self.origin = f"http://127.0.0.1:{server.server_address[1]}"
+        # Where the page signs in: see _WebRootHandler.do_POST.
+        self.issuer = f"{self.origin}{ISSUER_RELAY}"
+
+
+# The emulator answers CORS on its chat paths only, not on its OIDC issuer, so a browser
+# page cannot call the development mint endpoint itself. Until it does, the web root relays
+# POST {ISSUER_RELAY}/token to the issuer (same origin as the page, so no CORS is involved);
+# everything else the page calls (the functions, the Chat API) it calls cross-origin.
+ISSUER_RELAY = "/issuer-relay"
+
+
+class _WebRootHandler(SimpleHTTPRequestHandler):
+    issuer = ""
+    ca_bundle = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request lines would only clutter the test output
+
+    def do_POST(self) -> None:
+        if self.path != f"{ISSUER_RELAY}/token":
+            self.send_error(404)
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = requests.post(
+            f"{self.issuer}/token", data=body, timeout=10, verify=self.ca_bundle,
+            headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
+        )
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+
+@pytest.fixture(scope="package")
+def web_root(
+    emulator_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebRoot]:
+    """Serves a folder the browser test fills with the built web client."""
+    folder = tmp_path_factory.mktemp("web")
+    handler = type("Handler", (_WebRootHandler,), {
+        "issuer": emulator_settings["AUTH_ISSUER"].rstrip("/"),
+        "ca_bundle": emulator_settings["REQUESTS_CA_BUNDLE"],
+    })
+    serve = functools.partial(handler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), serve)
+    thread = threading.Thread(target=server.serve_forever, name="web-root", daemon=True)
+    thread.start()
+    try:
+        yield WebRoot(folder, server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 @pytest.fixture(scope="package")
 def functions(
-    app_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    app_settings: dict[str, str], web_root: WebRoot, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Functions]:
     """`python -m devhost` serving this repository's functions on a free loopback port."""
     workdir = tmp_path_factory.mktemp("e2e-host")
@@ -55,7 +123,9 @@ def functions(
         "SMS_IDEMPOTENCY_TABLE_NAME": f"e2eidem{suffix}",
     }
     settings_file = workdir / "settings.json"
-    settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings}))
+    # The web client's origin is allowed, as the run command allows the example's origins.
+    host = {"CORS": web_root.origin, "CORSCredentials": False}
+    settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings, "Host": host}))
     ready_file = workdir / "ready.json"
     log = workdir / "host.log"
     key = uuid.uuid4().hex
@@ -109,3 +179,24 @@ def _empty(client: QueueClient) -> None:
         client.create_queue()
     except ResourceExistsError:
         client.clear_messages()
+
+
+@pytest.fixture
+def identity_admin(emulator: EmulatorClient) -> CommunicationIdentityClient:
+    """The ACS Identity SDK on the emulator's HMAC key, for what the service does not expose."""
+    return CommunicationIdentityClient.from_connection_string(
+        emulator.settings["EMULATOR_CONNECTION_STRING"]
+    )
+
+
+def token_expiring_in(emulator: EmulatorClient, user_id: str, seconds: int) -> str:
+    """A real ACS token for the user that expires in `seconds` (the emulator's admin API).
+
+    ACS issues no token shorter than 60 minutes; this stands for one an app saved that long ago.
+    """
+    response = emulator.http.post(
+        f"{emulator.admin}/tokens/issue", json={"id": user_id, "ttl": seconds}, timeout=10
+    )
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token

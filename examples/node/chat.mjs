@@ -1,0 +1,159 @@
+// Two users chat through ACS with tokens from this service's POST /api/token.
+//
+// Settings come from the environment: FUNCTIONS_URL, ACS_ENDPOINT and AUTH_ISSUER (the local
+// issuer's development mint endpoint signs the users in). With the emulator, set
+// NODE_EXTRA_CA_CERTS to its CA file. The script prints one JSON line per event; before its
+// last chat call it prints {"event": "revoke", ...} and waits for a line on stdin, so a test
+// (or you) can revoke the user's tokens in between.
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import { ChatClient } from "@azure/communication-chat";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+
+// [START service_tokens]
+/** A credential whose refresher gets the signed-in user's ACS token from the service. */
+export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token } = {}) {
+  const user = { id: "", refreshes: 0 };
+  const tokenRefresher = async () => {
+    const response = await fetch(`${functionsUrl}/api/token`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${await signIn()}`,
+        "Content-Type": "application/json",
+      },
+      body: JSON.stringify({ scopes }),
+    });
+    if (!response.ok) {
+      throw new Error(`POST /api/token answered ${response.status}`);
+    }
+    const issued = await response.json();
+    user.id = issued.communicationUserId;
+    user.refreshes += 1;
+    return issued.token;
+  };
+  // Without a first `token` (one saved from an earlier session) the refresher runs at
+  // once; either way it runs again shortly before each token expires.
+  const credential = new AzureCommunicationTokenCredential({
+    tokenRefresher,
+    token,
+    refreshProactively: true,
+  });
+  return { credential, user };
+}
+// [END service_tokens]
+
+function setting(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`set ${name}`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+/** Development sign-in: the local issuer mints an app-user token for `sub`. */
+async function signInAs(issuer, sub) {
+  const response = await fetch(`${issuer}/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sub }),
+  });
+  if (!response.ok) {
+    throw new Error(`the issuer answered ${response.status}`);
+  }
+  return (await response.json()).access_token;
+}
+
+function emit(event) {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+async function nextLine() {
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return "";
+}
+
+async function startChat(chat, topic, other, myName) {
+  const { chatThread } = await chat.createChatThread({ topic });
+  const thread = chat.getChatThreadClient(chatThread.id);
+  await thread.addParticipants({ participants: [{ id: { communicationUserId: other } }] });
+  await thread.sendMessage({ content: "Hello!" }, { senderDisplayName: myName });
+  return thread;
+}
+
+async function texts(thread) {
+  const found = [];
+  for await (const page of thread.listMessages({ maxPageSize: 2 }).byPage()) {
+    for (const message of page) {
+      if (message.type === "text") {
+        found.push({ sender: message.sender.communicationUserId, text: message.content.message });
+      }
+    }
+  }
+  return found.reverse();
+}
+
+async function main() {
+  const functionsUrl = setting("FUNCTIONS_URL");
+  const acsEndpoint = setting("ACS_ENDPOINT");
+  const issuer = setting("AUTH_ISSUER");
+  const suffix = Math.random().toString(16).slice(2, 10);
+  const aliceSignIn = await signInAs(issuer, `node-alice-${suffix}`);
+  const bobSignIn = await signInAs(issuer, `node-bob-${suffix}`);
+  const alice = serviceTokens(functionsUrl, async () => aliceSignIn);
+  const bob = serviceTokens(functionsUrl, async () => bobSignIn);
+  try {
+    await Promise.all([alice.credential.getToken(), bob.credential.getToken()]);
+    const aliceChat = new ChatClient(acsEndpoint, alice.credential);
+    const bobChat = new ChatClient(acsEndpoint, bob.credential);
+
+    const alicesThread = await startChat(aliceChat, "Lunch", bob.user.id, "Alice");
+    const bobsThread = await startChat(bobChat, "Football", alice.user.id, "Bob");
+    const seenByBob = bobChat.getChatThreadClient(alicesThread.threadId);
+    await seenByBob.sendMessage({ content: "Hi Alice, noon works" }, { senderDisplayName: "Bob" });
+    const participants = [];
+    for await (const participant of seenByBob.listParticipants()) {
+      participants.push(participant.id.communicationUserId);
+    }
+    const bobsThreads = [];
+    for await (const item of bobChat.listChatThreads()) {
+      bobsThreads.push(item.id);
+    }
+    emit({
+      event: "chatted",
+      alice: alice.user.id,
+      bob: bob.user.id,
+      threads: [alicesThread.threadId, bobsThread.threadId],
+      bobsThreads,
+      participants,
+      messages: await texts(alicesThread),
+      topic: (await bobsThread.getProperties()).topic,
+      refreshes: { alice: alice.user.refreshes, bob: bob.user.refreshes },
+    });
+
+    emit({ event: "revoke", user: alice.user.id });
+    await nextLine();
+    let status = 200;
+    try {
+      await alicesThread.getProperties();
+    } catch (error) {
+      status = error.statusCode ?? -1;
+    }
+    emit({ event: "afterRevoke", status });
+  } finally {
+    // Proactive refresh keeps a timer: dispose the credentials so the process can end.
+    alice.credential.dispose();
+    bob.credential.dispose();
+  }
+}
+
+// Run the flow only as a script, not when another module imports serviceTokens.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((error) => {
+    emit({ event: "error", message: String(error?.message ?? error) });
+    process.exitCode = 1;
+  });
+}

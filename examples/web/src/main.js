@@ -1,0 +1,127 @@
+// The example web client: signs in at the development issuer, gets ACS tokens from the
+// service's POST /api/token (a cross-origin call: the functions allow this origin by CORS)
+// and chats through ACS with the official Chat SDK. Bundled by build.mjs (esbuild).
+import { ChatClient } from "@azure/communication-chat";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+
+// [START service_tokens]
+/** A credential whose refresher gets the signed-in user's ACS token from the service. */
+export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token } = {}) {
+  const user = { id: "", refreshes: 0 };
+  const tokenRefresher = async () => {
+    const response = await fetch(`${functionsUrl}/api/token`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${await signIn()}`,
+        "Content-Type": "application/json",
+      },
+      body: JSON.stringify({ scopes }),
+    });
+    if (!response.ok) {
+      throw new Error(`POST /api/token answered ${response.status}`);
+    }
+    const issued = await response.json();
+    user.id = issued.communicationUserId;
+    user.refreshes += 1;
+    return issued.token;
+  };
+  // Without a first `token` (one saved from an earlier session) the refresher runs at
+  // once; either way it runs again shortly before each token expires.
+  const credential = new AzureCommunicationTokenCredential({
+    tokenRefresher,
+    token,
+    refreshProactively: true,
+  });
+  return { credential, user };
+}
+// [END service_tokens]
+
+const settings = new URLSearchParams(window.location.search);
+const functionsUrl = (settings.get("functions") ?? "http://localhost:7071").replace(/\/+$/, "");
+const acsEndpoint = (settings.get("acs") ?? "").replace(/\/+$/, "");
+const issuer = (settings.get("issuer") ?? "").replace(/\/+$/, "");
+
+const $ = (id) => document.getElementById(id);
+const app = { tokens: null, chat: null, thread: null };
+
+function status(text, failed = false) {
+  $("status").textContent = text;
+  $("status").className = failed ? "error" : "";
+}
+
+/** Development sign-in: the local issuer mints an app-user token for `sub`. */
+async function signInAs(sub) {
+  const response = await fetch(`${issuer}/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sub }),
+  });
+  if (!response.ok) {
+    throw new Error(`the issuer answered ${response.status}`);
+  }
+  return (await response.json()).access_token;
+}
+
+async function showMessages() {
+  const list = $("messages");
+  const items = [];
+  for await (const message of app.thread.listMessages({ maxPageSize: 2 })) {
+    if (message.type === "text") {
+      const item = document.createElement("li");
+      item.dataset.sender = message.sender.communicationUserId;
+      item.textContent = message.content.message;
+      items.push(item);
+    }
+  }
+  list.replaceChildren(...items.reverse());
+}
+
+const actions = {
+  async signin() {
+    const appToken = await signInAs($("user").value);
+    app.tokens?.credential.dispose();
+    app.tokens = serviceTokens(functionsUrl, async () => appToken);
+    await app.tokens.credential.getToken();
+    app.chat = new ChatClient(acsEndpoint, app.tokens.credential);
+    $("me").textContent = app.tokens.user.id;
+    $("me").dataset.refreshes = String(app.tokens.user.refreshes);
+    return "signed in";
+  },
+  async start() {
+    const { chatThread } = await app.chat.createChatThread({ topic: "Web chat" });
+    app.thread = app.chat.getChatThreadClient(chatThread.id);
+    await app.thread.addParticipants({
+      participants: [{ id: { communicationUserId: $("other").value } }],
+    });
+    $("thread").value = chatThread.id;
+    await showMessages();
+    return `thread ${chatThread.id}`;
+  },
+  async open() {
+    app.thread = app.chat.getChatThreadClient($("thread").value);
+    await showMessages();
+    return `thread ${app.thread.threadId}`;
+  },
+  async send() {
+    await app.thread.sendMessage({ content: $("message").value });
+    $("message").value = "";
+    await showMessages();
+    return "sent";
+  },
+  async refresh() {
+    await showMessages();
+    return "refreshed";
+  },
+};
+
+for (const [id, action] of Object.entries(actions)) {
+  $(id).addEventListener("click", async () => {
+    status("working");
+    try {
+      status(await action());
+    } catch (error) {
+      status(`error: ${error?.message ?? error}`, true);
+    }
+  });
+}
+status("ready");
