@@ -56,6 +56,9 @@ class KeySet:
         self._clock = clock
         self._keys: dict[str, IssuerKey] | None = None
         self._fetched_at = 0.0
+        # The last fetch for an unknown kid, failed or not: a flood of forged key ids against
+        # an issuer that is down must not turn into one fetch per token either.
+        self._refreshed_at: float | None = None
         self._lock = threading.Lock()
 
     @property
@@ -69,7 +72,10 @@ class KeySet:
                 self._fetch()
             assert self._keys is not None
             key = self._keys.get(kid)
-            if key is None and self._clock() - self._fetched_at >= self._interval:
+            now = self._clock()
+            if key is None and now - self._fetched_at >= self._interval and (
+                    self._refreshed_at is None or now - self._refreshed_at >= self._interval):
+                self._refreshed_at = now
                 self._fetch()
                 key = self._keys.get(kid)
             return key
@@ -77,12 +83,11 @@ class KeySet:
     def _fetch(self) -> None:
         data: Any = self._client.fetch_data()
         raw = {item.get("kid"): item for item in data.get("keys", []) if isinstance(item, dict)}
-        keys = {
-            str(key.key_id): IssuerKey(key, raw[key.key_id].get("kty"), raw[key.key_id].get("crv"),
-                                  raw[key.key_id].get("alg"))
-            for key in PyJWKSet.from_dict(data).keys
-            if key.key_id in raw and key.public_key_use in ("sig", None)
-        }
+        keys: dict[str, IssuerKey] = {}
+        for key in PyJWKSet.from_dict(data).keys:
+            jwk = raw.get(key.key_id)
+            if jwk is not None and key.key_id and key.public_key_use in ("sig", None):
+                keys[key.key_id] = IssuerKey(key, jwk.get("kty"), jwk.get("crv"), jwk.get("alg"))
         if not keys:
             raise PyJWKClientError("The JWKS holds no signing keys")
         self._keys = keys

@@ -185,3 +185,24 @@ def test_authenticator_algorithm_not_fitting_key_unauthenticated(
     with pytest.raises(Unauthenticated):
         issuer.authenticator().authenticate(f"Bearer {token}")
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_authenticator_unknown_kid_flood_issuer_down_one_fetch_per_interval(
+    issuer: Issuer,
+) -> None:
+    clock = [1000.0]
+    authenticator = CallerAuthenticator(issuer.url, ("api://app",), timeout_seconds=2,
+                                        clock=lambda: clock[0])
+    assert authenticator.authenticate(f"Bearer {issuer.token()}").subject == "sub:user"
+    issuer.jwks = lambda: (500, b"{}")
+    forged = jwt.encode({"sub": "x"}, rsa.generate_private_key(65537, 2048), algorithm="RS256",
+                        headers={"kid": "forged"})
+    clock[0] += CallerAuthenticator.REFRESH_INTERVAL_SECONDS
+    before = len(issuer.requests)
+    for _ in range(30):
+        with pytest.raises((Unauthenticated, UpstreamUnavailable)):
+            authenticator.authenticate(f"Bearer {forged}")
+        clock[0] += 0.01
+    assert len(issuer.requests) - before == 1
+    # Tokens with the known key keep working from the key set still held.
+    assert authenticator.authenticate(f"Bearer {issuer.token()}").subject == "sub:user"
