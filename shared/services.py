@@ -23,6 +23,7 @@ from shared.sms import SmsService
 from shared.sms_acs import SmsClient
 from shared.sms_store import IdempotencyStore
 from shared.tables import LazyTable, build_service_client
+from shared.telemetry import configure_telemetry
 from shared.tokens import TokenService
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Services:
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         credential = build_credential(settings.azure_client_id)
+        configure_telemetry(credential)
         acs = AcsClient(settings.acs_endpoint, credential, retry_seconds=settings.acs_retry_seconds)
         tables = build_service_client(settings.identity_table, credential)
         identities = TableIdentityMap(LazyTable(tables, settings.identity_table_name))
