@@ -7,7 +7,7 @@ param location string
 param tags object
 param appPrincipalId string
 
-@description('Days Log Analytics keeps data; 30 is the period included in the ingestion price.')
+@description('Days Log Analytics keeps data.')
 param retentionInDays int = 30
 
 // Monitoring Metrics Publisher: publish telemetry to this Application Insights resource.
