@@ -188,8 +188,6 @@ module api 'modules/functionapp.bicep' = {
       ACS_RETRY_SECONDS: '20'
     }
   }
-  // The identity's data roles must exist before the host first touches storage.
-  dependsOn: [storage, monitoring, communication]
 }
 
 output AZURE_LOCATION string = location
