@@ -6,15 +6,23 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# checkov (Bicep static analysis) lives in its own environment: see requirements-checkov.txt.
+CHECKOV_VENV  := .venv-checkov
+STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
 
 .PHONY: run test test-unit lint bench install browser clean
 
-install: $(STAMP_PY) $(STAMP_NODE)
+install: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STAMP_CHECKOV): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -46,4 +54,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .local .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
 from shared.settings import Settings
 from shared.tables import LazyTable, build_service_client
+from shared.telemetry import configure_telemetry
 from shared.token_cache import SingleFlightCredential
 from shared.tokens import TokenService
 from shared.transport import build_transport
@@ -51,6 +52,7 @@ class Services:
         self.settings = settings
         self.credential: TokenCredential = SingleFlightCredential(
             build_credential(settings.azure_client_id))
+        configure_telemetry(self.credential)
         self.transport = transport or build_transport()
         self.acs = AcsClient(settings.acs_endpoint, self.credential,
                              retry_seconds=settings.acs_retry_seconds, transport=self.transport)

@@ -21,23 +21,32 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: Path) -> None:
+def _host_schema(shared_dir: Path) -> Any:
     schema = _load(shared_dir / "functions-schemas" / "host.json")
     # The schema's top-level oneOf has overlapping v2 branches (see its README): use v2.
     schema.pop("oneOf")
     schema["$ref"] = "#/definitions/version-2"
+    # The vendored schema predates `telemetryMode`, the host's OpenTelemetry switch that
+    # Microsoft documents for Flex Consumption apps: allow exactly the value this app uses.
+    schema["definitions"]["version-2"]["properties"]["telemetryMode"] = {"enum": ["OpenTelemetry"]}
+    return schema
+
+
+def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: Path) -> None:
     host = _load(repo_root / "host.json")
-    jsonschema.validate(host, schema)
+    jsonschema.validate(host, _host_schema(shared_dir))
     assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
     assert host["extensions"]["http"]["routePrefix"] == "api"
+    assert host["telemetryMode"] == "OpenTelemetry"
 
 
-def test_host_json_schema_check_can_fail(shared_dir: Path) -> None:
-    schema = _load(shared_dir / "functions-schemas" / "host.json")
-    schema.pop("oneOf")
-    schema["$ref"] = "#/definitions/version-2"
+@pytest.mark.parametrize(
+    "host",
+    [{"version": "2.0", "functionTimeout": "forever"}, {"version": "2.0", "telemetryMode": "Otel"}],
+)
+def test_host_json_schema_check_can_fail(host: dict[str, str], shared_dir: Path) -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"version": "2.0", "functionTimeout": "forever"}, schema)
+        jsonschema.validate(host, _host_schema(shared_dir))
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

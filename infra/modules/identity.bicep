@@ -1,0 +1,15 @@
+// The app's one identity: a user-assigned managed identity, so role assignments can be made
+// before the function app exists and survive its re-creation.
+param name string
+param location string
+param tags object
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output principalId string = identity.properties.principalId
+output clientId string = identity.properties.clientId
