@@ -29,6 +29,7 @@ def app_settings(emulator: Mapping[str, str], azurite: Mapping[str, str]) -> dic
         "TOKEN_SCOPES": "chat,voip",
         "TOKEN_EXPIRES_MINUTES": "60",
         "SMS_SEND_ROLE": "Sms.Send",
+        "IDENTITY_ADMIN_ROLE": "Identity.Admin",
     }
 
 

@@ -1,17 +1,28 @@
-"""The caller -> ACS identity map in Table Storage, with race-safe create and replace.
+"""The caller -> ACS identity map in Table Storage, its reverse index, race-safe changes.
 
 One entity per caller; the partition key is a hash of issuer and subject, so keys never hold
-characters Table Storage forbids and every lookup is a point read.
+characters Table Storage forbids and every lookup is a point read. Each mapped identity also
+has a reverse record (partition `rev-<hash of the identity id>`, same table) naming the
+caller's partition; it is written before the forward mapping, so a mapping never lacks one.
+A reverse record whose forward mapping points elsewhere is stale: lookups ignore and remove it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Protocol
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.auth import Caller
@@ -20,6 +31,19 @@ from shared.tables import LazyTable, table_missing
 logger = logging.getLogger(__name__)
 
 ROW_KEY = "acs"
+REVERSE_ROW_KEY = "user"
+REVERSE_PREFIX = "rev-"
+# A reverse record without its forward mapping may belong to a create still in flight (the
+# reverse record is written first): only one older than any invocation can run is stale.
+STALE_AFTER = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """A caller's mapped identity and the version of the mapping it was read at."""
+
+    identity_id: str
+    etag: str
 
 
 class IdentityMap(Protocol):
@@ -33,9 +57,25 @@ class IdentityMap(Protocol):
         """Swap old_id for new_id unless someone else changed it; return the mapped identity."""
         ...
 
+    def entry(self, caller: Caller) -> MapEntry | None: ...
+
+    def remove(self, caller: Caller, entry: MapEntry) -> bool:
+        """Delete the mapping if it is still `entry`; whether it is gone afterwards."""
+        ...
+
+    def remove_reverse(self, identity_id: str) -> None: ...
+
+    def owner(self, identity_id: str) -> Caller | None:
+        """Who `identity_id` is mapped to, checked against the forward mapping."""
+        ...
+
 
 def partition_key(caller: Caller) -> str:
     return hashlib.sha256(caller.key.encode()).hexdigest()
+
+
+def reverse_key(identity_id: str) -> str:
+    return REVERSE_PREFIX + hashlib.sha256(identity_id.encode()).hexdigest()
 
 
 class TableIdentityMap:
@@ -56,6 +96,7 @@ class TableIdentityMap:
 
     def add(self, caller: Caller, identity_id: str) -> str:
         def insert(client: TableClient) -> str:
+            self._write_reverse(client, caller, identity_id)
             try:
                 client.create_entity(self._entity(caller, identity_id))
                 return identity_id
@@ -64,6 +105,7 @@ class TableIdentityMap:
                 if winner is None:  # deleted between our insert and read: try once more
                     client.create_entity(self._entity(caller, identity_id))
                     return identity_id
+                self._forget_reverse(client, identity_id)
                 return str(winner["CommunicationUserId"])
 
         return self._table.call(insert)
@@ -75,6 +117,7 @@ class TableIdentityMap:
                 return self.add(caller, new_id)
             if current["CommunicationUserId"] != old_id:
                 return str(current["CommunicationUserId"])
+            self._write_reverse(client, caller, new_id)
             try:
                 client.update_entity(
                     self._entity(caller, new_id),
@@ -82,12 +125,95 @@ class TableIdentityMap:
                     etag=current.metadata["etag"],
                     match_condition=MatchConditions.IfNotModified,
                 )
-                return new_id
             except ResourceModifiedError:
                 latest = self._read(client, caller)
-                return str(latest["CommunicationUserId"]) if latest else self.add(caller, new_id)
+                if latest is None:
+                    return self.add(caller, new_id)
+                self._forget_reverse(client, new_id)
+                return str(latest["CommunicationUserId"])
+            self._forget_reverse(client, old_id)  # the old identity is gone from ACS
+            return new_id
 
         return self._table.call(swap)
+
+    def entry(self, caller: Caller) -> MapEntry | None:
+        entity = self._table.call(lambda client: self._read(client, caller))
+        if entity is None:
+            return None
+        return MapEntry(str(entity["CommunicationUserId"]), str(entity.metadata["etag"]))
+
+    def remove(self, caller: Caller, entry: MapEntry) -> bool:
+        def delete(client: TableClient) -> bool:
+            try:
+                # A missing entity is no error here: the mapping is gone either way.
+                client.delete_entity(
+                    partition_key(caller), ROW_KEY,
+                    etag=entry.etag, match_condition=MatchConditions.IfNotModified,
+                )
+            except ResourceModifiedError:
+                return False  # remapped meanwhile (IssueToken healed it): that one stays
+            return True
+
+        return self._table.call(delete)
+
+    def remove_reverse(self, identity_id: str) -> None:
+        self._table.call(lambda client: self._delete_reverse(client, identity_id))
+
+    def owner(self, identity_id: str) -> Caller | None:
+        def find(client: TableClient) -> Caller | None:
+            try:
+                reverse = client.get_entity(reverse_key(identity_id), REVERSE_ROW_KEY)
+            except ResourceNotFoundError as exc:
+                if table_missing(exc):
+                    raise
+                return None
+            try:
+                forward = client.get_entity(str(reverse["ForwardKey"]), ROW_KEY)
+            except ResourceNotFoundError as exc:
+                if table_missing(exc):
+                    raise
+                forward = None
+            if forward is not None and forward["CommunicationUserId"] == identity_id:
+                return Caller(issuer=str(forward["Issuer"]), subject=str(forward["Subject"]),
+                              roles=frozenset())
+            self._repair(client, reverse)
+            return None
+
+        return self._table.call(find)
+
+    @staticmethod
+    def _repair(client: TableClient, reverse: TableEntity) -> None:
+        written = reverse.metadata.get("timestamp")
+        if not isinstance(written, dt.datetime) or (
+                dt.datetime.now(dt.UTC) - written < STALE_AFTER):
+            return
+        logger.info("Removing a stale reverse record of the identity map")
+        # Rewritten meanwhile (ResourceModifiedError): no longer the record judged stale.
+        with suppress(ResourceModifiedError):
+            client.delete_entity(
+                reverse["PartitionKey"], REVERSE_ROW_KEY,
+                etag=reverse.metadata["etag"], match_condition=MatchConditions.IfNotModified,
+            )
+
+    @staticmethod
+    def _write_reverse(client: TableClient, caller: Caller, identity_id: str) -> None:
+        client.upsert_entity({
+            "PartitionKey": reverse_key(identity_id),
+            "RowKey": REVERSE_ROW_KEY,
+            "ForwardKey": partition_key(caller),
+        }, mode=UpdateMode.REPLACE)
+
+    @staticmethod
+    def _delete_reverse(client: TableClient, identity_id: str) -> None:
+        client.delete_entity(reverse_key(identity_id), REVERSE_ROW_KEY)
+
+    @classmethod
+    def _forget_reverse(cls, client: TableClient, identity_id: str) -> None:
+        """Best effort: a reverse record left behind is stale, ignored and later removed."""
+        try:
+            cls._delete_reverse(client, identity_id)
+        except AzureError as exc:
+            logger.warning("Could not remove a reverse record: %s", type(exc).__name__)
 
     @staticmethod
     def _entity(caller: Caller, identity_id: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from shared.acs import AcsClient
 from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
+from shared.lifecycle import IdentityLifecycle
 from shared.settings import ConfigurationError, Settings
 from shared.sms import SmsService
 from shared.sms_acs import SmsClient
@@ -40,6 +41,7 @@ class Services:
     authenticator: CallerAuthenticator
     tokens: TokenService
     sms: SmsService
+    lifecycle: IdentityLifecycle
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -62,6 +64,7 @@ class Services:
                 SmsClient(acs),
                 IdempotencyStore(LazyTable(tables, settings.idempotency_table_name)),
             ),
+            lifecycle=IdentityLifecycle(acs, identities, settings.auth_issuer),
         )
 
 

@@ -18,6 +18,10 @@ import phonenumbers
 
 ACS_SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX = 60, 1440
+# Fixed in IdentityEvents/function.json (a test holds the two together): a queue name taken
+# from a setting would make the host refuse to start wherever that setting is missing.
+IDENTITY_EVENTS_QUEUE = "identity-events"
+IDENTITY_EVENTS_DEADLETTER_QUEUE = f"{IDENTITY_EVENTS_QUEUE}-deadletter"
 
 # The public Azurite development account: the only storage key this service accepts,
 # and only when every endpoint in the connection string is on loopback.
@@ -55,6 +59,7 @@ class Settings:
     token_expires_minutes: int = 60
     sms_from: str | None = None
     sms_send_role: str = "Sms.Send"
+    identity_admin_role: str = "Identity.Admin"
     sms_max_recipients: int = 1000
     sms_allowed_regions: frozenset[str] = frozenset()
     identity_table_name: str = "AcsIdentities"
@@ -218,6 +223,9 @@ class _Reader:
                                  "alphanumeric sender id of the ACS resource"),
             sms_send_role=self._parse("SMS_SEND_ROLE", Settings.sms_send_role, _role,
                                       "an app role name"),
+            identity_admin_role=self._parse(
+                "IDENTITY_ADMIN_ROLE", Settings.identity_admin_role, _role, "an app role name"
+            ),
             sms_max_recipients=self._parse(
                 "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients, _int_in(1, 10_000),
                 "a whole number from 1 to 10000",

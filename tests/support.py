@@ -89,6 +89,7 @@ def http_request(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
+    route_params: dict[str, str] | None = None,
 ) -> func.HttpRequest:
     """A request as the Functions host hands it to `main` (JSON body unless `raw`)."""
     all_headers = dict(headers or {})
@@ -102,7 +103,7 @@ def http_request(
         url=f"http://localhost:7071/api/{route}",
         headers=all_headers,
         params={},
-        route_params={},
+        route_params=route_params or {},
         body=raw or b"",
     )
 
