@@ -34,6 +34,10 @@ class EmulatorClient:
         self._admin("POST", "/faults", {"operation": operation, "status": status,
                                         "count": count, **extra})
 
+    def clear_faults(self) -> None:
+        """End every injected fault (an outage is over); state and counters stay."""
+        self._admin("DELETE", "/faults")
+
     def counters(self) -> dict[str, int]:
         result: dict[str, int] = self._admin("GET", "/counters")
         return result
