@@ -26,6 +26,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.auth import Caller
+from shared.errors import UpstreamUnavailable
 from shared.tables import LazyTable, table_missing
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ REVERSE_PREFIX = "rev-"
 # A reverse record without its forward mapping may belong to a create still in flight (the
 # reverse record is written first): only one older than any invocation can run is stale.
 STALE_AFTER = dt.timedelta(minutes=5)
+INSERT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -97,16 +99,17 @@ class TableIdentityMap:
     def add(self, caller: Caller, identity_id: str) -> str:
         def insert(client: TableClient) -> str:
             self._write_reverse(client, caller, identity_id)
-            try:
-                client.create_entity(self._entity(caller, identity_id))
-                return identity_id
-            except ResourceExistsError:
-                winner = self._read(client, caller)
-                if winner is None:  # deleted between our insert and read: try once more
+            for _ in range(INSERT_ATTEMPTS):
+                try:
                     client.create_entity(self._entity(caller, identity_id))
                     return identity_id
-                self._forget_reverse(client, identity_id)
-                return str(winner["CommunicationUserId"])
+                except ResourceExistsError:
+                    winner = self._read(client, caller)
+                    if winner is not None:
+                        self._forget_reverse(client, identity_id)
+                        return str(winner["CommunicationUserId"])
+                    # Deleted between our insert and read (a concurrent delete): again.
+            raise UpstreamUnavailable("The identity map is busy; try again.", retry_after=1)
 
         return self._table.call(insert)
 
@@ -125,7 +128,10 @@ class TableIdentityMap:
                     etag=current.metadata["etag"],
                     match_condition=MatchConditions.IfNotModified,
                 )
-            except ResourceModifiedError:
+            except (ResourceModifiedError, ResourceNotFoundError) as exc:
+                # Changed or deleted (the caller deleted their identity) since it was read.
+                if isinstance(exc, ResourceNotFoundError) and table_missing(exc):
+                    raise
                 latest = self._read(client, caller)
                 if latest is None:
                     return self.add(caller, new_id)
