@@ -81,8 +81,9 @@ def reverse_key(identity_id: str) -> str:
 
 
 class TableIdentityMap:
-    def __init__(self, table: LazyTable) -> None:
+    def __init__(self, table: LazyTable, *, stale_after: dt.timedelta = STALE_AFTER) -> None:
         self._table = table
+        self._stale_after = stale_after
 
     def _read(self, client: TableClient, caller: Caller) -> TableEntity | None:
         try:
@@ -182,16 +183,16 @@ class TableIdentityMap:
             if forward is not None and forward["CommunicationUserId"] == identity_id:
                 return Caller(issuer=str(forward["Issuer"]), subject=str(forward["Subject"]),
                               roles=frozenset())
-            self._repair(client, reverse)
+            self._repair(client, reverse, self._stale_after)
             return None
 
         return self._table.call(find)
 
     @staticmethod
-    def _repair(client: TableClient, reverse: TableEntity) -> None:
+    def _repair(client: TableClient, reverse: TableEntity, stale_after: dt.timedelta) -> None:
         written = reverse.metadata.get("timestamp")
         if not isinstance(written, dt.datetime) or (
-                dt.datetime.now(dt.UTC) - written < STALE_AFTER):
+                dt.datetime.now(dt.UTC) - written < stale_after):
             return
         logger.info("Removing a stale reverse record of the identity map")
         # Rewritten meanwhile (ResourceModifiedError): no longer the record judged stale.

@@ -61,12 +61,12 @@ def test_delete_concurrent_with_mapping_requests_ends_consistent(
         emulator.fault("identity.delete", 200, count=PER_KIND, latencyMs=150)
         start = threading.Barrier(PER_KIND * 2)
 
-        def delete() -> tuple[str, int]:
+        def delete(start: threading.Barrier = start) -> tuple[str, int]:
             start.wait()
             response = MyIdentity.main(http_request("DELETE", "identities/me", token=token))
             return "delete", response.status_code
 
-        def request(offset: float) -> tuple[str, int]:
+        def request(offset: float, start: threading.Barrier = start) -> tuple[str, int]:
             start.wait()
             time.sleep(offset)
             return route, main(http_request("POST", route, token=token)).status_code
