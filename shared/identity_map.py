@@ -3,7 +3,8 @@
 One entity per caller; the partition key is a hash of issuer and subject, so keys never hold
 characters Table Storage forbids and every lookup is a point read. Each mapped identity also
 has a reverse record (partition `rev-<hash of the identity id>`, same table) naming the
-caller's partition; it is written before the forward mapping, so a mapping never lacks one.
+caller's partition; it is written before the forward mapping, so a mapping never lacks one
+(mappings older than reverse records get theirs on the next read of the mapping).
 A reverse record whose forward mapping points elsewhere is stale: lookups ignore and remove it.
 """
 
@@ -38,6 +39,8 @@ REVERSE_PREFIX = "rev-"
 # reverse record is written first): only one older than any invocation can run is stale.
 STALE_AFTER = dt.timedelta(minutes=5)
 INSERT_ATTEMPTS = 3
+# Set on mappings whose reverse record was written first; older mappings lack it.
+INDEXED = "Indexed"
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,29 @@ class TableIdentityMap:
             return None
 
     def get(self, caller: Caller) -> str | None:
-        entity = self._table.call(lambda client: self._read(client, caller))
+        def read(client: TableClient) -> TableEntity | None:
+            entity = self._read(client, caller)
+            if entity is not None and not entity.get(INDEXED):
+                self._backfill(client, caller, entity)
+            return entity
+
+        entity = self._table.call(read)
         return str(entity["CommunicationUserId"]) if entity else None
+
+    def _backfill(self, client: TableClient, caller: Caller, entity: TableEntity) -> None:
+        """A mapping made before reverse records existed gets one, once (best effort)."""
+        try:
+            self._write_reverse(client, caller, str(entity["CommunicationUserId"]))
+            client.update_entity(
+                {"PartitionKey": entity["PartitionKey"], "RowKey": ROW_KEY, INDEXED: True},
+                mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+            logger.info("Added the missing reverse record of a mapping")
+        except (ResourceModifiedError, ResourceNotFoundError):
+            pass  # changed or deleted meanwhile: a reverse record left is stale, and harmless
+        except AzureError as exc:
+            logger.warning("Could not add a reverse record: %s", type(exc).__name__)
 
     def add(self, caller: Caller, identity_id: str) -> str:
         def insert(client: TableClient) -> str:
@@ -223,11 +247,12 @@ class TableIdentityMap:
             logger.warning("Could not remove a reverse record: %s", type(exc).__name__)
 
     @staticmethod
-    def _entity(caller: Caller, identity_id: str) -> dict[str, str]:
+    def _entity(caller: Caller, identity_id: str) -> dict[str, str | bool]:
         return {
             "PartitionKey": partition_key(caller),
             "RowKey": ROW_KEY,
             "CommunicationUserId": identity_id,
             "Issuer": caller.issuer,
             "Subject": caller.subject,
+            INDEXED: True,
         }

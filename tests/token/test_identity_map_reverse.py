@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from azure.data.tables import TableServiceClient
+from azure.data.tables import TableServiceClient, UpdateMode
 
 import IdentityLookup
 import IssueToken
 from shared.auth import Caller
-from shared.identity_map import REVERSE_ROW_KEY, TableIdentityMap, partition_key, reverse_key
+from shared.identity_map import (
+    INDEXED,
+    REVERSE_ROW_KEY,
+    TableIdentityMap,
+    partition_key,
+    reverse_key,
+)
 from shared.services import get_services
 from shared.tables import LazyTable, build_service_client
 from tests.support import http_request, json_body
@@ -68,3 +74,28 @@ def test_identity_map_owner_stale_reverse_record_removed_once_old(
     assert identities.owner(ORPHAN) is None
     assert [r["PartitionKey"] for r in reverse_rows()] == [reverse_key(mapped)]
     assert identities.owner(mapped) == Caller(caller.issuer, caller.subject, frozenset())
+
+
+def test_issue_token_mapping_without_reverse_record_backfilled_once(
+    app_env: dict[str, str], azurite: dict[str, str], user_token: str, admin_token: str,
+    mapped_rows: Rows, reverse_rows: Rows,
+) -> None:
+    identity = _seed(user_token)
+    # Make the mapping look as one written before reverse records existed.
+    service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
+    table = service.get_table_client(app_env["IDENTITY_TABLE_NAME"])
+    (row,) = mapped_rows()
+    table.upsert_entity({k: v for k, v in row.items() if k != INDEXED}, mode=UpdateMode.REPLACE)
+    table.delete_entity(reverse_key(identity), REVERSE_ROW_KEY)
+
+    def lookup() -> int:
+        return IdentityLookup.main(http_request(
+            "GET", "admin", token=admin_token,
+            route_params={"communicationUserId": identity})).status_code
+
+    assert lookup() == 404
+    assert _seed(user_token) == identity
+
+    assert lookup() == 200
+    assert [r["PartitionKey"] for r in reverse_rows()] == [reverse_key(identity)]
+    assert [r[INDEXED] for r in mapped_rows()] == [True]
