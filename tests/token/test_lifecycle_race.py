@@ -90,3 +90,22 @@ def test_delete_concurrent_with_mapping_requests_ends_consistent(
     else:
         assert (route, 201) in statuses
     _assert_consistent(emulator, mapped_rows, reverse_rows, token, admin_token)
+
+
+def test_issue_token_identity_gone_twice_503_then_next_request_served(
+    app_env: dict[str, str], emulator: EmulatorClient, user_token: str, mapped_rows: Rows
+) -> None:
+    first = json_body(IssueToken.main(http_request("POST", "token", token=user_token)))
+    emulator.delete_identity(first["communicationUserId"])
+    # The replacement identity is "gone" too when its token is asked for, as when the user's
+    # own delete lands in between: both answers are 404 here (the first one would be anyway).
+    emulator.fault("identity.issueToken", 404, count=2)
+
+    response = IssueToken.main(http_request("POST", "token", token=user_token))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    retried = IssueToken.main(http_request("POST", "token", token=user_token))
+    assert retried.status_code == 200
+    assert [r["CommunicationUserId"] for r in mapped_rows()] == [
+        json_body(retried)["communicationUserId"]]
