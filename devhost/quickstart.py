@@ -44,6 +44,7 @@ def app_settings(emulator: Mapping[str, str], azurite: Mapping[str, str]) -> dic
         "TOKEN_SCOPES": "chat,voip",
         "TOKEN_EXPIRES_MINUTES": "60",
         "SMS_SEND_ROLE": "Sms.Send",
+        "IDENTITY_ADMIN_ROLE": "Identity.Admin",
     }
 
 
@@ -80,6 +81,15 @@ function or admin also needs the header x-functions-key: <FUNCTIONS_KEY from tha
    curl -s -X POST {url}/api/identities -H "Authorization: Bearer $TOKEN"
    curl -s -X POST {url}/api/token -H "Authorization: Bearer $TOKEN" \\
         -H 'Content-Type: application/json' -d '{{"scopes": ["chat", "voip"]}}'
+
+   Sign out everywhere (old tokens refused), see the identity as the user and as an admin
+   (Identity.Admin role, by user key), then delete it ("delete my account"; offboarding
+   systems may queue {{"action": "delete", "userKey": "sub:alice"}} on identity-events):
+   curl -s -X POST {url}/api/identities/me/revoke -H "Authorization: Bearer $TOKEN"
+   curl -s {url}/api/identities/me -H "Authorization: Bearer $TOKEN"
+   ADMIN=$({mint.replace("{body}", '{"sub": "ops", "roles": ["Identity.Admin"]}')})
+   curl -s {url}/api/users/sub%3Aalice/identity -H "Authorization: Bearer $ADMIN"
+   curl -s -X DELETE {url}/api/identities/me -H "Authorization: Bearer $TOKEN"
 
 3. Send an SMS as a backend (its token carries the Sms.Send role):
    SENDER=$({mint.replace("{body}", '{"sub": "backend", "roles": ["Sms.Send"]}')})

@@ -2,7 +2,8 @@
 
 Follows the ASP.NET Core route template syntax the Functions host uses: literals match
 case-insensitively, `{name:constraint}` constrains, `?` makes a parameter optional,
-`*` catches the rest of the path, and literal routes win over parameterised ones.
+`*` catches the rest of the path, and literal routes win over parameterised ones. Values
+are percent-decoded except `%2F`, as ASP.NET Core leaves it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ _CONSTRAINT_PATTERNS = {
     "datetime": r"[^/]+",
 }
 _NUMERIC = {"min", "max", "range", "length", "minlength", "maxlength"}
+_ENCODED_SLASH = re.compile(r"(%2[Ff])")
+
+
+def _route_value(raw: str) -> str:
+    """Percent-decoded as ASP.NET Core decodes a request path: all but `%2F`, which stays
+    encoded (decoding it would change which route matched; dotnet/aspnetcore#17864)."""
+    return "".join(part if _ENCODED_SLASH.fullmatch(part) else unquote(part)
+                   for part in _ENCODED_SLASH.split(raw))
 
 
 def _bound_check(name: str, args: list[int]) -> Callable[[str], bool]:
@@ -133,7 +142,7 @@ class Route:
             raw = found.group(param.name)
             if raw is None:
                 continue
-            value = unquote(raw)
+            value = _route_value(raw)
             if not all(check(value) for check in param.checks):
                 return None
             values[param.name] = value

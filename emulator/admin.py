@@ -1,6 +1,6 @@
 """The unauthenticated, loopback-only admin API tests use to inspect and steer the emulator:
-outbox, identities, chat threads, counters, reset, faults, role assignments, token checks and
-user tokens of any lifetime."""
+outbox, identities, chat threads, counters, reset, faults (queue, list, clear), role
+assignments, token checks and user tokens of any lifetime."""
 
 from __future__ import annotations
 
@@ -89,6 +89,12 @@ def _recipient_fault(body: dict[str, Any], status: int, remaining: int) -> Fault
     return Fault(status=status, remaining=remaining, to=to)
 
 
+def clear_faults(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
+    with ctx.state.lock:
+        ctx.state.faults.clear()
+    return Response(204)
+
+
 def list_faults(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
     with ctx.state.lock:
         return Response(200, {op: [_fault_view(op, fault) for fault in queue]
@@ -166,6 +172,7 @@ ROUTES = [
     route("POST", "/admin/reset", reset),
     route("POST", "/admin/faults", add_fault),
     route("GET", "/admin/faults", list_faults),
+    route("DELETE", "/admin/faults", clear_faults),
     route("GET", "/admin/assignments", get_assignments),
     route("POST", "/admin/assignments", add_assignment),
     route("DELETE", "/admin/assignments", remove_assignment),

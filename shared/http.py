@@ -61,6 +61,16 @@ class ApiRequest:
             caller.require_role(role)
         return caller
 
+    def admin(self) -> Caller:
+        """An authenticated caller holding the identity admin role (401, then 403)."""
+        caller = self.caller()
+        caller.require_role(self.services.settings.identity_admin_role)
+        return caller
+
+    def route(self, name: str) -> str | None:
+        value = self.raw.route_params.get(name)
+        return value if value is None else str(value)
+
     def json(self, *, required: bool) -> Any:
         body = self.raw.get_body() or b""
         if len(body) > MAX_BODY_BYTES:
@@ -122,11 +132,16 @@ def endpoint(handler: ApiHandler) -> Callable[[func.HttpRequest], func.HttpRespo
         started = time.perf_counter()
         try:
             result = handler(ApiRequest(req, get_services()))
-            response = func.HttpResponse(
-                json.dumps(result.body), status_code=result.status,
-                headers={**_BASE_HEADERS, **result.headers},
-                mimetype="application/json", charset="utf-8",
-            )
+            if result.status == 204:  # No Content: no body, so no content type either
+                response = func.HttpResponse(
+                    status_code=204, headers={**_BASE_HEADERS, **result.headers}
+                )
+            else:
+                response = func.HttpResponse(
+                    json.dumps(result.body), status_code=result.status,
+                    headers={**_BASE_HEADERS, **result.headers},
+                    mimetype="application/json", charset="utf-8",
+                )
         except ServiceError as error:
             response = problem(error)
         except ConfigurationError as error:

@@ -20,6 +20,7 @@ from shared.acs import AcsClient
 from shared.auth import CallerAuthenticator
 from shared.credential import build_credential
 from shared.identity_map import TableIdentityMap
+from shared.lifecycle import IdentityLifecycle
 from shared.settings import Settings
 from shared.tables import LazyTable, build_service_client
 from shared.telemetry import configure_telemetry
@@ -62,9 +63,9 @@ class Services:
             settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context(),
             required_scope=settings.auth_required_scope,
         )
-        self.tokens = TokenService(
-            self.acs, TableIdentityMap(LazyTable(self.tables, settings.identity_table_name))
-        )
+        identities = TableIdentityMap(LazyTable(self.tables, settings.identity_table_name))
+        self.tokens = TokenService(self.acs, identities)
+        self.lifecycle = IdentityLifecycle(self.acs, identities, settings.auth_issuer)
         self._sms: SmsService | None = None
         self._sms_lock = threading.Lock()
 

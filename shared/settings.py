@@ -34,6 +34,10 @@ TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX = 60, 1440
 # The most recipients one request may carry: as many 15-digit numbers as fit in the 64 KiB
 # body limit beside the longest message (tests/sms/test_config.py holds the two together).
 SMS_MAX_RECIPIENTS_LIMIT = 2000
+# Fixed in IdentityEvents/function.json (a test holds the two together): a queue name taken
+# from a setting would make the host refuse to start wherever that setting is missing.
+IDENTITY_EVENTS_QUEUE = "identity-events"
+IDENTITY_EVENTS_DEADLETTER_QUEUE = f"{IDENTITY_EVENTS_QUEUE}-deadletter"
 
 # Settings that can only hold an ACS access key: their mere presence is refused.
 _KEY_SETTINGS = (
@@ -76,6 +80,7 @@ class Settings:
     token_expires_minutes: int = 60
     sms_from: str | None = None
     sms_send_role: str = "Sms.Send"
+    identity_admin_role: str = "Identity.Admin"
     sms_max_recipients: int = 1000
     sms_allowed_regions: frozenset[str] = frozenset()
     sms_send_concurrency: int = 5
@@ -220,6 +225,9 @@ class _Reader:
                                  "alphanumeric sender id of the ACS resource"),
             sms_send_role=self._parse("SMS_SEND_ROLE", Settings.sms_send_role, _role,
                                       "an app role name"),
+            identity_admin_role=self._parse(
+                "IDENTITY_ADMIN_ROLE", Settings.identity_admin_role, _role, "an app role name"
+            ),
             sms_max_recipients=self._parse(
                 "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients,
                 _int_in(1, SMS_MAX_RECIPIENTS_LIMIT),

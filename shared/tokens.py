@@ -14,7 +14,13 @@ from typing import Any
 
 from shared.acs import AcsClient, CreatedIdentity
 from shared.auth import Caller
-from shared.errors import FieldError, IdentityGone, ServiceError, ValidationError
+from shared.errors import (
+    FieldError,
+    IdentityGone,
+    ServiceError,
+    UpstreamUnavailable,
+    ValidationError,
+)
 from shared.identity_map import IdentityMap
 from shared.settings import ACS_SCOPES, TOKEN_MINUTES_MAX, TOKEN_MINUTES_MIN, Settings
 
@@ -116,7 +122,13 @@ class TokenService:
             token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
         except IdentityGone:
             identity_id = self._remap(caller, identity_id)
-            token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
+            try:
+                token = self._acs.issue_token(identity_id, request.scopes,
+                                              request.expires_in_minutes)
+            except IdentityGone as exc:
+                # Deleted again at once: the user's own concurrent delete. A retry maps anew.
+                raise UpstreamUnavailable("The caller's identity is being deleted; try again.",
+                                          retry_after=1) from exc
         return IssuedToken(token.token, token.expires_on, identity_id)
 
     def _keep(self, caller: Caller, created: CreatedIdentity) -> str:

@@ -34,6 +34,10 @@ class EmulatorClient:
         self._admin("POST", "/faults", {"operation": operation, "status": status,
                                         "count": count, **extra})
 
+    def clear_faults(self) -> None:
+        """End every injected fault (an outage is over); state and counters stay."""
+        self._admin("DELETE", "/faults")
+
     def counters(self) -> dict[str, int]:
         result: dict[str, int] = self._admin("GET", "/counters")
         return result
@@ -93,6 +97,7 @@ def http_request(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
+    route_params: dict[str, str] | None = None,
 ) -> func.HttpRequest:
     """A request as the Functions host hands it to `main` (JSON body unless `raw`)."""
     all_headers = dict(headers or {})
@@ -106,7 +111,7 @@ def http_request(
         url=f"http://localhost:7071/api/{route}",
         headers=all_headers,
         params={},
-        route_params={},
+        route_params=route_params or {},
         body=raw or b"",
     )
 

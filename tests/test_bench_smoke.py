@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import sms_bench, token_bench
+from bench import lifecycle_bench, sms_bench, token_bench
 
 
 def test_token_bench_small_run_counts_hold() -> None:
@@ -25,3 +25,22 @@ def test_sms_bench_small_run_counts_hold() -> None:
 
     assert result["acs_calls"] == 10
     assert result["replay_acs_calls"] == 0
+
+
+def test_lifecycle_bench_counts_acs_calls_and_table_operations() -> None:
+    result = lifecycle_bench.run(calls=2)
+
+    def cost(name: str) -> tuple[float, float, float]:
+        return result[name]["acs"], result[name]["reads"], result[name]["writes"]
+
+    # (ACS calls, Table reads, Table writes) per call, as the README states them.
+    for prefix in ("GET /api/identities/me", "GET /api/users/{userKey}/identity"):
+        assert cost(prefix) == (0, 1, 0)
+    for name in ("POST /api/identities/me/revoke", "POST /api/users/{userKey}/identity/revoke",
+                 "identity-events revoke"):
+        assert cost(name) == (1, 1, 0)
+    for name in ("DELETE /api/identities/me", "DELETE /api/users/{userKey}/identity",
+                 "identity-events delete"):
+        assert cost(name) == (1, 1, 2)
+    assert cost("DELETE /api/identities/me (none)") == (0, 1, 0)
+    assert cost("GET /api/identities/{communicationUserId}") == (0, 2, 0)

@@ -12,9 +12,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.settings import carries_key
+from shared.settings import (
+    IDENTITY_EVENTS_DEADLETTER_QUEUE,
+    IDENTITY_EVENTS_QUEUE,
+    carries_key,
+)
 
-FUNCTIONS = ["CreateIdentity", "IssueToken", "SendSms", "SmsOutbox"]
+FUNCTIONS = ["CreateIdentity", "IssueToken", "SendSms", "SmsOutbox", "MyIdentity",
+             "RevokeMyTokens", "UserIdentity", "RevokeUserTokens", "IdentityLookup",
+             "IdentityEvents"]
 
 
 def _load(path: Path) -> Any:
@@ -80,6 +86,11 @@ def test_routes_match_contract(repo_root: Path) -> None:
         "CreateIdentity": (["post"], "identities"),
         "IssueToken": (["post"], "token"),
         "SendSms": (["post"], "sms"),
+        "MyIdentity": (["get", "delete"], "identities/me"),
+        "RevokeMyTokens": (["post"], "identities/me/revoke"),
+        "UserIdentity": (["get", "delete"], "users/{userKey}/identity"),
+        "RevokeUserTokens": (["post"], "users/{userKey}/identity/revoke"),
+        "IdentityLookup": (["get"], "identities/{communicationUserId}"),
     }
 
 
@@ -87,6 +98,14 @@ def test_queue_function_listens_on_sms_outbox(repo_root: Path) -> None:
     bindings = _load(repo_root / "SmsOutbox" / "function.json")["bindings"]
     trigger = next(b for b in bindings if b["type"] == "queueTrigger")
     assert trigger["queueName"] == "sms-outbox"
+
+
+def test_identity_events_function_queues_match_settings(repo_root: Path) -> None:
+    bindings = _load(repo_root / "IdentityEvents" / "function.json")["bindings"]
+    queues = {b["type"]: b["queueName"] for b in bindings}
+    assert queues == {"queueTrigger": IDENTITY_EVENTS_QUEUE,
+                      "queue": IDENTITY_EVENTS_DEADLETTER_QUEUE}
+    assert IDENTITY_EVENTS_DEADLETTER_QUEUE == "identity-events-deadletter"
 
 
 def test_runtime_requirements_hold_no_development_packages(repo_root: Path) -> None:

@@ -41,7 +41,13 @@ def test_settings_valid_environment_defaults_applied() -> None:
     assert settings.token_scopes == frozenset({"chat", "voip"})
     assert settings.token_expires_minutes == 60
     assert settings.sms_send_role == "Sms.Send"
+    assert settings.identity_admin_role == "Identity.Admin"
     assert settings.azure_client_id is None
+
+
+def test_settings_identity_admin_role_taken_from_environment() -> None:
+    settings = Settings.from_env({**VALID, "IDENTITY_ADMIN_ROLE": "Accounts.Offboard"})
+    assert settings.identity_admin_role == "Accounts.Offboard"
 
 
 def test_settings_issuer_kept_exactly_for_iss_comparison() -> None:
@@ -71,6 +77,7 @@ def test_settings_empty_environment_names_every_required_setting() -> None:
         ("SMS_ALLOWED_COUNTRY_CODES", "US,XX"),
         ("IDENTITY_TABLE_NAME", "bad-name"),
         ("ACS_RETRY_SECONDS", "600"),
+        ("IDENTITY_ADMIN_ROLE", "admin role with spaces"),
     ],
 )
 def test_settings_bad_value_named_but_not_echoed(name: str, value: str) -> None:

@@ -60,6 +60,9 @@ def test_app_repository_functions_all_found(repo_root: Path) -> None:
     assert triggers == {
         "CreateIdentity": "httpTrigger", "IssueToken": "httpTrigger",
         "SendSms": "httpTrigger", "SmsOutbox": "queueTrigger",
+        "MyIdentity": "httpTrigger", "RevokeMyTokens": "httpTrigger",
+        "UserIdentity": "httpTrigger", "RevokeUserTokens": "httpTrigger",
+        "IdentityLookup": "httpTrigger", "IdentityEvents": "queueTrigger",
     }
 
 

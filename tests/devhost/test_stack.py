@@ -226,7 +226,9 @@ def test_stack_quickstart_uses_published_urls() -> None:
 
     assert "https://127.0.0.1:1/oidc/token" in text
     assert "--cacert /tmp/ca.pem" in text
-    for route in ("/api/identities", "/api/token", "/api/sms", "sms-outbox", "/admin/sms"):
+    for route in ("/api/identities", "/api/token", "/api/sms", "sms-outbox", "/admin/sms",
+                  "/api/identities/me/revoke", "/api/users/sub%3Aalice/identity",
+                  "identity-events"):
         assert route in text
     assert '"roles": ["Sms.Send"]' in text
     assert "EMULATOR_CONNECTION_STRING" not in app

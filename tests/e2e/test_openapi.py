@@ -63,3 +63,21 @@ def test_openapi_check_response_undescribed_body_or_status_fails(
     response.status_code = 418
     with pytest.raises(AssertionError, match="not listed"):
         check_response(openapi, response)
+
+
+def test_openapi_check_response_templated_path_and_204_body_fails(
+    openapi: dict[str, Any]
+) -> None:
+    response = requests.Response()
+    response.request = requests.Request(
+        "POST", "http://localhost/api/users/sub%3Aalice/identity/revoke").prepare()
+    response.status_code = 204
+    response._content = b""
+    check_response(openapi, response)  # the template /api/users/{userKey}/... describes it
+
+    response._content = b"null"
+    with pytest.raises(AssertionError, match="without a body"):
+        check_response(openapi, response)
+    response.request = requests.Request("PUT", "http://localhost/api/users/x/identity").prepare()
+    with pytest.raises(AssertionError, match="not described"):
+        check_response(openapi, response)

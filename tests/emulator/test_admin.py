@@ -149,3 +149,17 @@ def test_admin_faults_listing_shows_pending(emulator: EmulatorClient) -> None:
     pending = emulator.http.get(f"{emulator.admin}/faults", timeout=10).json()
     assert pending == {"oidc.jwks": [{"status": 503, "remaining": 3, "retryAfter": 2,
                                       "latencyMs": 0, "afterHandling": False}]}
+
+
+def test_admin_faults_cleared_state_and_counters_kept(acs: AcsHttp,
+                                                      emulator: EmulatorClient) -> None:
+    identity = acs.create_identity()
+    emulator.fault("identity.delete", 503, count=100)
+    assert acs.call("DELETE", identity_path(identity)).status_code == 503
+
+    emulator.clear_faults()
+
+    assert emulator.http.get(f"{emulator.admin}/faults", timeout=10).json() == {}
+    assert acs.call("DELETE", identity_path(identity)).status_code == 204
+    assert emulator.counters()["identity.delete"] == 2
+    assert [i["state"] for i in emulator.identities()] == ["deleted"]

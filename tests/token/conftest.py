@@ -7,12 +7,19 @@ from collections.abc import Callable
 import pytest
 from azure.data.tables import TableServiceClient
 
+from shared.identity_map import REVERSE_ROW_KEY, ROW_KEY
 from tests.support import EmulatorClient
 
 
 @pytest.fixture
 def user_token(emulator: EmulatorClient) -> str:
     return emulator.mint("user-1")
+
+
+@pytest.fixture
+def admin_token(emulator: EmulatorClient) -> str:
+    """A backend's token carrying the default identity admin role."""
+    return emulator.mint("offboarding-backend", roles=["Identity.Admin"])
 
 
 @pytest.fixture
@@ -30,13 +37,30 @@ def table_names(azurite: dict[str, str]) -> Callable[[], set[str]]:
 def mapped_rows(
     azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]]
 ) -> Callable[[], list[dict[str, object]]]:
-    """The identity map's rows for this test (empty if the table was never created)."""
+    """The identity map's forward rows for this test (empty if the table was never created)."""
+    return _rows(azurite, app_env, table_names, ROW_KEY)
+
+
+@pytest.fixture
+def reverse_rows(
+    azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]]
+) -> Callable[[], list[dict[str, object]]]:
+    """The identity map's reverse records (identity -> caller) for this test."""
+    return _rows(azurite, app_env, table_names, REVERSE_ROW_KEY)
+
+
+def _rows(
+    azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]],
+    row_key: str,
+) -> Callable[[], list[dict[str, object]]]:
     service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
     name = app_env["IDENTITY_TABLE_NAME"]
 
     def rows() -> list[dict[str, object]]:
         if name not in table_names():
             return []
-        return [dict(e) for e in service.get_table_client(name).list_entities()]
+        table = service.get_table_client(name)
+        return [dict(e) for e in table.query_entities("RowKey eq @row",
+                                                      parameters={"row": row_key})]
 
     return rows
