@@ -21,8 +21,8 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: Path) -> None:
-    schema = _load(shared_dir / "functions-schemas" / "host.json")
+def test_host_json_valid_against_functions_schema(repo_root: Path, vendored_specs: Path) -> None:
+    schema = _load(vendored_specs / "functions-schemas" / "host.json")
     # The schema's top-level oneOf has overlapping v2 branches (see its README): use v2.
     schema.pop("oneOf")
     schema["$ref"] = "#/definitions/version-2"
@@ -32,8 +32,8 @@ def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: P
     assert host["extensions"]["http"]["routePrefix"] == "api"
 
 
-def test_host_json_schema_check_can_fail(shared_dir: Path) -> None:
-    schema = _load(shared_dir / "functions-schemas" / "host.json")
+def test_host_json_schema_check_can_fail(vendored_specs: Path) -> None:
+    schema = _load(vendored_specs / "functions-schemas" / "host.json")
     schema.pop("oneOf")
     schema["$ref"] = "#/definitions/version-2"
     with pytest.raises(jsonschema.ValidationError):
@@ -42,9 +42,9 @@ def test_host_json_schema_check_can_fail(shared_dir: Path) -> None:
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_function_json_valid_against_functions_schema(
-    name: str, repo_root: Path, shared_dir: Path
+    name: str, repo_root: Path, vendored_specs: Path
 ) -> None:
-    schema = _load(shared_dir / "functions-schemas" / "function.json")
+    schema = _load(vendored_specs / "functions-schemas" / "function.json")
     jsonschema.validate(_load(repo_root / name / "function.json"), schema)
 
 
