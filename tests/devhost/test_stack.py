@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,12 +14,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 
 from devhost.quickstart import app_settings, render
 from devhost.stack import write_local_settings
 from tests.devhost.apps import wait_for
+from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -223,3 +226,28 @@ def test_stack_quickstart_uses_published_urls() -> None:
         assert route in text
     assert '"roles": ["Sms.Send"]' in text
     assert "EMULATOR_CONNECTION_STRING" not in app
+
+
+def test_stack_quickstart_token_commands_run_without_python_on_path(
+    emulator: EmulatorClient,
+) -> None:
+    settings = {**emulator.settings, "FUNCTIONS_URL": "http://localhost:7071",
+                "FUNCTIONS_KEY": ""}
+    text = render(settings, Path(".local/settings.json"), "local host")
+    commands = re.findall(r"^ *(\w+)=\$\((curl .+)\)$", text, re.MULTILINE)
+
+    assert [name for name, _ in commands] == ["TOKEN", "SENDER"]
+    assert re.search(r"(?:^|[\s|(])python3?\s", text) is None  # no interpreter looked up on PATH
+    for _, command in commands:
+        fetch, parse = command.split(" | ", 1)
+        request = re.search(r"-d '(.+?)'", fetch)
+        assert request
+        body = json.loads(request.group(1))
+        issued = emulator.http.post(f"{emulator.issuer}/token", json=body, timeout=10)
+        # The step after the pipe is what failed where only `python3` exists: run it with a
+        # PATH that holds no interpreter at all, on the issuer's real answer.
+        parsed = subprocess.run(["/bin/sh", "-c", parse], input=issued.text, text=True,
+                                capture_output=True, env={"PATH": "/nonexistent"}, timeout=30)
+        assert parsed.returncode == 0, parsed.stderr
+        claims = jwt.decode(parsed.stdout.strip(), options={"verify_signature": False})
+        assert {key: claims[key] for key in body} == body
