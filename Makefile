@@ -21,8 +21,9 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# --stop-with-parent: make does not pass SIGINT on to its recipe, so the stack watches make.
 run: install
-	$(PY) -m devhost.stack $(ARGS)
+	$(PY) -m devhost.stack --stop-with-parent $(ARGS)
 
 lint: $(STAMP_PY)
 	$(PY) -m ruff check .

@@ -49,6 +49,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    waiting = [pid]
+    while waiting:
+        children = _children(waiting.pop())
+        found += children
+        waiting += children
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -119,6 +129,7 @@ def test_stack_start_publishes_settings_serves_and_sigint_stops_children(
 
     assert process.wait(60) == 0
     assert [pid for pid in children if _alive(pid)] == []
+    assert not (tmp_path / "local" / "settings.json").exists()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{settings['FUNCTIONS_URL']}/api/identities", timeout=5)
 
@@ -135,6 +146,67 @@ def test_stack_sigterm_stops_children(
 
     assert process.wait(60) == 0
     assert children and [pid for pid in children if _alive(pid)] == []
+    assert not (tmp_path / "local" / "settings.json").exists()
+
+
+def _stop_leftovers(pids: list[int]) -> None:
+    """After a failed assertion, leave no process of this test behind."""
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stack_make_run_signal_to_make_pid_stops_every_process_removes_settings(
+    tmp_path: Path, stack_process: list[subprocess.Popen[bytes]], signum: signal.Signals
+) -> None:
+    settings_file = tmp_path / "local" / "settings.json"
+    arguments = f"--port {_free_port()} --local-host --settings-file {settings_file}"
+    with (tmp_path / "stack.log").open("wb") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-s", "-C", str(REPO_ROOT), "run",
+             f"ARGS={arguments}"], stdout=log, stderr=subprocess.STDOUT,
+        )
+    stack_process.append(make)
+    _settings(tmp_path, make)
+    started = _descendants(make.pid)
+    try:
+        assert len(started) >= 4  # the stack, the emulator, Azurite, the functions
+
+        # What a process manager does: signal make's pid, not its process group.
+        make.send_signal(signum)
+
+        make.wait(60)
+        assert [pid for pid in started if _alive(pid)] == []
+        assert not settings_file.exists()
+    finally:
+        _stop_leftovers(started)
+
+
+def test_stack_stop_with_parent_parent_killed_stops_every_process(
+    tmp_path: Path, stack_process: list[subprocess.Popen[bytes]]
+) -> None:
+    settings_file = tmp_path / "local" / "settings.json"
+    # A shell that stays the stack's parent (`; :` keeps it from exec-ing the stack).
+    with (tmp_path / "stack.log").open("wb") as log:
+        parent = subprocess.Popen(
+            ["/bin/sh", "-c", '"$0" "$@"; :', sys.executable, "-m", "devhost.stack",
+             "--stop-with-parent", "--port", str(_free_port()), "--local-host",
+             "--settings-file", str(settings_file)],
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    stack_process.append(parent)
+    _settings(tmp_path, parent)
+    started = _descendants(parent.pid)
+    try:
+        parent.kill()  # the parent dies without a word; the stack sees it re-parented
+        parent.wait(10)
+
+        wait_for(lambda: not any(_alive(pid) for pid in started) or None, timeout=60,
+                 what="every process the stack started to stop")
+        assert not settings_file.exists()
+    finally:
+        _stop_leftovers(started)
 
 
 @pytest.mark.parametrize("option", ["--port", "--emulator-port", "--azurite-queue-port"])
