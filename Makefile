@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean check-node
 
 install: $(STAMP_PY) $(STAMP_NODE)
 
@@ -17,7 +17,13 @@ $(STAMP_PY): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(STAMP_NODE): package.json package-lock.json
+# Azurite needs Node.js 20+: checked on every install, run and test, before npm runs.
+check-node:
+	@v=$$(node --version 2>/dev/null) || { echo "Node.js 20+ is required: node is not on PATH" >&2; exit 1; }; \
+	major=$${v#v}; major=$${major%%.*}; \
+	[ "$$major" -ge 20 ] 2>/dev/null || { echo "Node.js 20+ is required (found $$v)" >&2; exit 1; }
+
+$(STAMP_NODE): package.json package-lock.json | check-node
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
