@@ -1,12 +1,4 @@
-"""Watches the process that started the stack, because `make run` does not pass signals on.
-
-GNU make sent SIGINT or SIGHUP by pid (as a process manager or a script does) signals none of
-its recipe's processes: it expects the terminal to have signalled the whole process group, and
-waits for the recipe inside its signal handler. SIGTERM it passes on, but to a recipe's shell
-only, and then exits. So the stack stops when its parent is gone (it was re-parented) or is
-blocking a termination signal, which is what a parent inside that handler looks like (Linux
-shows it in /proc/<pid>/status; elsewhere only the parent's exit is seen).
-"""
+"""Watches the process that started the stack, because `make run` does not pass signals on."""
 
 from __future__ import annotations
 
@@ -17,6 +9,12 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+# GNU make sent SIGINT or SIGHUP by pid (as a process manager or a script does) signals none
+# of its recipe's processes: it expects the terminal to have signalled the whole process group,
+# and waits for the recipe inside its signal handler. SIGTERM it passes on, but to a recipe's
+# shell only, and then exits. So the stack stops when its parent is gone (re-parented) or
+# blocks a termination signal, which is what a parent inside that handler looks like (Linux
+# shows it in /proc/<pid>/status; elsewhere only the parent's exit is seen).
 TERMINATING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 

@@ -1,9 +1,5 @@
-"""Finds references in the repository's files to paths outside the repository.
-
-A fresh clone has nothing beside it, so a file that reaches above the repository root (a
-relative path that climbs out, code that walks above the root, a machine's absolute path) is
-a file that works only on the machine it was written on.
-"""
+"""Finds references in the repository's files to paths outside the repository: a fresh
+clone has nothing beside it, so such a file works only where it was written."""
 
 from __future__ import annotations
 
