@@ -89,7 +89,8 @@ def test_runtime_requirements_hold_no_development_packages(repo_root: Path) -> N
 
 def test_funcignore_keeps_development_folders_out(repo_root: Path) -> None:
     ignored = {line.strip() for line in (repo_root / ".funcignore").read_text().splitlines()}
-    for folder in ("emulator/", "devhost/", "tests/", "bench/", ".venv/", "node_modules/"):
+    for folder in ("emulator/", "devhost/", "tests/", "bench/", "specs/", ".venv/",
+                   "node_modules/"):
         assert folder in ignored
     for deployed in ("shared/", "host.json", "requirements.txt", *FUNCTIONS):
         assert deployed not in ignored and f"{deployed}/" not in ignored
