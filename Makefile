@@ -10,7 +10,7 @@ STAMP_NODE := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test test-unit lint bench install browser clean
+.PHONY: run test test-unit lint bench install browser clean check-node
 
 install: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
@@ -25,12 +25,19 @@ $(STAMP_CHECKOV): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-$(STAMP_NODE): package.json package-lock.json
+# Azurite needs Node.js 20+: checked on every install, run and test, before npm runs.
+check-node:
+	@v=$$(node --version 2>/dev/null) || { echo "Node.js 20+ is required: node is not on PATH" >&2; exit 1; }; \
+	major=$${v#v}; major=$${major%%.*}; \
+	[ "$$major" -ge 20 ] 2>/dev/null || { echo "Node.js 20+ is required (found $$v)" >&2; exit 1; }
+
+$(STAMP_NODE): package.json package-lock.json | check-node
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# --stop-with-parent: make does not pass SIGINT on to its recipe, so the stack watches make.
 run: install
-	$(PY) -m devhost.stack $(ARGS)
+	$(PY) -m devhost.stack --stop-with-parent $(ARGS)
 
 lint: $(STAMP_PY)
 	$(PY) -m ruff check .

@@ -55,12 +55,15 @@ def render(settings: Mapping[str, str], settings_file: Path, runner: str) -> str
     admin = settings["EMULATOR_ADMIN"].rstrip("/")
     url = settings["FUNCTIONS_URL"].rstrip("/")
     file = shlex.quote(str(settings_file))
+    # The project's own interpreter, by absolute path: a machine may have no `python` on PATH.
+    python = shlex.quote(sys.executable)
     mint = (
         f"curl -s --cacert {ca} -X POST {issuer}/token -H 'Content-Type: application/json' "
-        "-d '{body}' | python -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+        f"-d '{{body}}' | {python} -c 'import json,sys; "
+        "print(json.load(sys.stdin)[\"access_token\"])'"
     )
     enqueue = (
-        f"{shlex.quote(sys.executable)} -c \"import base64, json; "
+        f"{python} -c \"import base64, json; "
         "from azure.storage.queue import QueueClient; "
         f"s = json.load(open({str(settings_file)!r})); "
         "q = QueueClient.from_connection_string(s['AZURITE_CONNECTION_STRING'], 'sms-outbox'); "

@@ -1,7 +1,8 @@
 """`python -m devhost.stack` (`make run`): the emulator, Azurite and the function app, locally.
 
 The functions run under `func start` when Azure Functions Core Tools is on PATH, otherwise
-under the local host (`python -m devhost`). Ctrl-C or SIGTERM stops every process started.
+under the local host (`python -m devhost`). Ctrl-C or SIGTERM stops every process started and
+removes the settings file; with --stop-with-parent (`make run`) so does the parent stopping.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from types import FrameType
 import requests
 
 from devhost.__main__ import KEY_VARIABLE
+from devhost.parent import ParentWatch
 from devhost.quickstart import app_settings, host_section, render
 from devhost.services import REPO_ROOT, Service, ServiceError, start_azurite, start_emulator
 
@@ -64,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="use the local host even when Core Tools (func) is installed")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for each piece to answer")
+    parser.add_argument("--stop-with-parent", action="store_true",
+                        help="also stop when the parent exits or is stopping (make run: make "
+                             "does not pass SIGINT on to the processes it started)")
     return parser.parse_args(argv)
 
 
@@ -141,10 +146,18 @@ def start_functions(
     return subprocess.Popen(argv, env=env), "local host", key
 
 
-def wait_until_answers(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def check_parent(watch: ParentWatch | None) -> None:
+    reason = watch.stop_reason() if watch else None
+    if reason:
+        raise Stopped(reason)
+
+
+def wait_until_answers(url: str, process: subprocess.Popen[bytes], timeout: float,
+                       watch: ParentWatch | None) -> None:
     """Poll until the functions answer HTTP (any status but 503, which means starting)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        check_parent(watch)
         if process.poll() is not None:
             raise StackError(f"the functions exited with status {process.returncode}")
         with contextlib.suppress(requests.RequestException):
@@ -165,8 +178,9 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
 
 
 @contextlib.contextmanager
-def running(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
-    """Start everything; on leaving, stop it all in reverse order."""
+def running(args: argparse.Namespace, watch: ParentWatch | None = None
+            ) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
+    """Start everything; on leaving, stop it all in reverse order and remove the settings."""
     workdir = args.settings_file.resolve().parent / "run"
     services: list[Service] = []
     process: subprocess.Popen[bytes] | None = None
@@ -181,7 +195,7 @@ def running(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], subproce
         settings = app_settings(emulator.settings, azurite.settings)
         process, runner, key = start_functions(args, settings, workdir)
         url = f"http://localhost:{args.port}"
-        wait_until_answers(url, process, args.timeout)
+        wait_until_answers(url, process, args.timeout, watch)
         published = {
             **emulator.settings,
             "FUNCTIONS_URL": url,
@@ -199,6 +213,8 @@ def running(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], subproce
             stop_process(process)
         for service in reversed(services):
             service.stop()
+        # Its URLs and ports are dead now; a stale file would send clients to nothing.
+        args.settings_file.unlink(missing_ok=True)
         logger.info("every process started here is stopped")
 
 
@@ -219,9 +235,15 @@ def main(argv: list[str] | None = None) -> int:
             "--azurite-queue-port": args.azurite_queue_port,
             "--azurite-table-port": args.azurite_table_port,
         })
-        with running(args) as (_, process):
-            returncode = process.wait()
-            raise StackError(f"the functions exited with status {returncode}")
+        watch = ParentWatch() if args.stop_with_parent else None
+        with running(args, watch) as (_, process):
+            while True:
+                try:
+                    returncode = process.wait(timeout=0.25)
+                except subprocess.TimeoutExpired:
+                    check_parent(watch)
+                    continue
+                raise StackError(f"the functions exited with status {returncode}")
     except Stopped as stop:
         logger.info("stopped on %s", stop)
         return 0

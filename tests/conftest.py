@@ -94,11 +94,9 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir(repo_root: Path) -> Path:
-    """The read-only `shared` folder laid beside the repository (specs and schemas)."""
-    path = repo_root.parent / "shared"
-    assert path.is_dir(), f"expected the shared specs folder at {path}"
-    return path
+def vendored_specs(repo_root: Path) -> Path:
+    """The repository's own copy of the official specs and schemas (`specs/README.md`)."""
+    return repo_root / "specs"
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,8 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def _host_schema(shared_dir: Path) -> Any:
-    schema = _load(shared_dir / "functions-schemas" / "host.json")
+def _host_schema(vendored_specs: Path) -> Any:
+    schema = _load(vendored_specs / "functions-schemas" / "host.json")
     # The schema's top-level oneOf has overlapping v2 branches (see its README): use v2.
     schema.pop("oneOf")
     schema["$ref"] = "#/definitions/version-2"
@@ -38,9 +38,9 @@ def _host_schema(shared_dir: Path) -> Any:
     return schema
 
 
-def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: Path) -> None:
+def test_host_json_valid_against_functions_schema(repo_root: Path, vendored_specs: Path) -> None:
     host = _load(repo_root / "host.json")
-    jsonschema.validate(host, _host_schema(shared_dir))
+    jsonschema.validate(host, _host_schema(vendored_specs))
     assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
     assert host["extensions"]["http"]["routePrefix"] == "api"
     assert host["telemetryMode"] == "OpenTelemetry"
@@ -50,16 +50,16 @@ def test_host_json_valid_against_functions_schema(repo_root: Path, shared_dir: P
     "host",
     [{"version": "2.0", "functionTimeout": "forever"}, {"version": "2.0", "telemetryMode": "Otel"}],
 )
-def test_host_json_schema_check_can_fail(host: dict[str, str], shared_dir: Path) -> None:
+def test_host_json_schema_check_can_fail(host: dict[str, str], vendored_specs: Path) -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(host, _host_schema(shared_dir))
+        jsonschema.validate(host, _host_schema(vendored_specs))
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_function_json_valid_against_functions_schema(
-    name: str, repo_root: Path, shared_dir: Path
+    name: str, repo_root: Path, vendored_specs: Path
 ) -> None:
-    schema = _load(shared_dir / "functions-schemas" / "function.json")
+    schema = _load(vendored_specs / "functions-schemas" / "function.json")
     jsonschema.validate(_load(repo_root / name / "function.json"), schema)
 
 
@@ -117,7 +117,8 @@ def test_runtime_requirements_hold_no_development_packages(repo_root: Path) -> N
 
 def test_funcignore_keeps_development_folders_out(repo_root: Path) -> None:
     ignored = {line.strip() for line in (repo_root / ".funcignore").read_text().splitlines()}
-    for folder in ("emulator/", "devhost/", "tests/", "bench/", ".venv/", "node_modules/"):
+    for folder in ("emulator/", "devhost/", "tests/", "bench/", "specs/", ".venv/",
+                   "node_modules/"):
         assert folder in ignored
     for deployed in ("shared/", "host.json", "requirements.txt", *FUNCTIONS):
         assert deployed not in ignored and f"{deployed}/" not in ignored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,12 +14,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 
 from devhost.quickstart import EXAMPLE_WEB_ORIGINS, app_settings, render
 from devhost.stack import write_local_settings
 from tests.devhost.apps import wait_for
+from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -43,6 +46,16 @@ def _children(pid: int) -> list[int]:
                 continue
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    waiting = [pid]
+    while waiting:
+        children = _children(waiting.pop())
+        found += children
+        waiting += children
     return found
 
 
@@ -121,6 +134,7 @@ def test_stack_start_publishes_settings_serves_and_sigint_stops_children(
 
     assert process.wait(60) == 0
     assert [pid for pid in children if _alive(pid)] == []
+    assert not (tmp_path / "local" / "settings.json").exists()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{settings['FUNCTIONS_URL']}/api/identities", timeout=5)
 
@@ -137,6 +151,67 @@ def test_stack_sigterm_stops_children(
 
     assert process.wait(60) == 0
     assert children and [pid for pid in children if _alive(pid)] == []
+    assert not (tmp_path / "local" / "settings.json").exists()
+
+
+def _stop_leftovers(pids: list[int]) -> None:
+    """After a failed assertion, leave no process of this test behind."""
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stack_make_run_signal_to_make_pid_stops_every_process_removes_settings(
+    tmp_path: Path, stack_process: list[subprocess.Popen[bytes]], signum: signal.Signals
+) -> None:
+    settings_file = tmp_path / "local" / "settings.json"
+    arguments = f"--port {_free_port()} --local-host --settings-file {settings_file}"
+    with (tmp_path / "stack.log").open("wb") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-s", "-C", str(REPO_ROOT), "run",
+             f"ARGS={arguments}"], stdout=log, stderr=subprocess.STDOUT,
+        )
+    stack_process.append(make)
+    _settings(tmp_path, make)
+    started = _descendants(make.pid)
+    try:
+        assert len(started) >= 4  # the stack, the emulator, Azurite, the functions
+
+        # What a process manager does: signal make's pid, not its process group.
+        make.send_signal(signum)
+
+        make.wait(60)
+        assert [pid for pid in started if _alive(pid)] == []
+        assert not settings_file.exists()
+    finally:
+        _stop_leftovers(started)
+
+
+def test_stack_stop_with_parent_parent_killed_stops_every_process(
+    tmp_path: Path, stack_process: list[subprocess.Popen[bytes]]
+) -> None:
+    settings_file = tmp_path / "local" / "settings.json"
+    # A shell that stays the stack's parent (`; :` keeps it from exec-ing the stack).
+    with (tmp_path / "stack.log").open("wb") as log:
+        parent = subprocess.Popen(
+            ["/bin/sh", "-c", '"$0" "$@"; :', sys.executable, "-m", "devhost.stack",
+             "--stop-with-parent", "--port", str(_free_port()), "--local-host",
+             "--settings-file", str(settings_file)],
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    stack_process.append(parent)
+    _settings(tmp_path, parent)
+    started = _descendants(parent.pid)
+    try:
+        parent.kill()  # the parent dies without a word; the stack sees it re-parented
+        parent.wait(10)
+
+        wait_for(lambda: not any(_alive(pid) for pid in started) or None, timeout=60,
+                 what="every process the stack started to stop")
+        assert not settings_file.exists()
+    finally:
+        _stop_leftovers(started)
 
 
 @pytest.mark.parametrize("option", ["--port", "--emulator-port", "--azurite-queue-port"])
@@ -232,3 +307,28 @@ def test_stack_quickstart_uses_published_urls() -> None:
         assert route in text
     assert '"roles": ["Sms.Send"]' in text
     assert "EMULATOR_CONNECTION_STRING" not in app
+
+
+def test_stack_quickstart_token_commands_run_without_python_on_path(
+    emulator: EmulatorClient,
+) -> None:
+    settings = {**emulator.settings, "FUNCTIONS_URL": "http://localhost:7071",
+                "FUNCTIONS_KEY": ""}
+    text = render(settings, Path(".local/settings.json"), "local host")
+    commands = re.findall(r"^ *(\w+)=\$\((curl .+)\)$", text, re.MULTILINE)
+
+    assert [name for name, _ in commands] == ["TOKEN", "ADMIN", "SENDER"]
+    assert re.search(r"(?:^|[\s|(])python3?\s", text) is None  # no interpreter looked up on PATH
+    for _, command in commands:
+        fetch, parse = command.split(" | ", 1)
+        request = re.search(r"-d '(.+?)'", fetch)
+        assert request
+        body = json.loads(request.group(1))
+        issued = emulator.http.post(f"{emulator.issuer}/token", json=body, timeout=10)
+        # The step after the pipe is what failed where only `python3` exists: run it with a
+        # PATH that holds no interpreter at all, on the issuer's real answer.
+        parsed = subprocess.run(["/bin/sh", "-c", parse], input=issued.text, text=True,
+                                capture_output=True, env={"PATH": "/nonexistent"}, timeout=30)
+        assert parsed.returncode == 0, parsed.stderr
+        claims = jwt.decode(parsed.stdout.strip(), options={"verify_signature": False})
+        assert {key: claims[key] for key in body} == body

@@ -19,8 +19,8 @@ def acs(emulator: EmulatorClient) -> AcsHttp:
 
 
 @pytest.fixture(scope="session")
-def specs_dir(shared_dir: Path) -> Path:
-    return shared_dir / "acs-rest-specs"
+def specs_dir(vendored_specs: Path) -> Path:
+    return vendored_specs / "acs-rest-specs"
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ TELEMETRY = {
     "OTEL_LOGS_EXPORTER",
 }
 
-ACS_OWNER = "09976791-48a7-449e-bb21-39d1a415f350"  # Communication and Email Service Owner
+ACS_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"  # Contributor, on the ACS resource only
 BLOB_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"  # Storage Blob Data Owner
 QUEUE_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"  # Storage Queue Data Contributor
 TABLE_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"  # Storage Table Data Contributor
@@ -45,7 +45,7 @@ TABLE = "Microsoft.Storage/storageAccounts/tableServices/tables"
 APP_INSIGHTS = "Microsoft.Insights/components"
 
 _DATA_ROLES = {
-    ("modules/communication.bicep", ACS_OWNER, ACS),
+    ("modules/communication.bicep", ACS_ROLE, ACS),
     ("modules/storage.bicep", BLOB_OWNER, ACCOUNT),
     ("modules/storage.bicep", QUEUE_CONTRIBUTOR, ACCOUNT),
     ("modules/storage.bicep", TABLE_CONTRIBUTOR, TABLE),
