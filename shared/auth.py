@@ -17,15 +17,15 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
+from shared.caller import Caller
 from shared.dependency import Cooldown
-from shared.errors import Forbidden, MissingToken, Unauthenticated, UpstreamUnavailable
+from shared.errors import MissingToken, Unauthenticated, UpstreamUnavailable
 from shared.settings import is_loopback_host
 from shared.signing_keys import IssuerKey, KeySet
 
@@ -37,27 +37,6 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 _DATE_CLAIMS = ("exp", "nbf", "iat")
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)", re.I)
 MAX_TOKEN_LENGTH = 16 * 1024
-
-
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated app user or backend: issuer plus `oid` (when present) or `sub`.
-
-    `subject` carries its claim's name (`oid:...` or `sub:...`), so one user's `sub` can never
-    collide with another user's `oid`.
-    """
-
-    issuer: str
-    subject: str
-    roles: frozenset[str]
-
-    @property
-    def key(self) -> str:
-        return f"{self.issuer}\n{self.subject}"
-
-    def require_role(self, role: str) -> None:
-        if role not in self.roles:
-            raise Forbidden(f"The caller's token does not carry the app role '{role}'.")
 
 
 class CallerAuthenticator:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.errors import (
     MissingToken,
     PayloadTooLarge,

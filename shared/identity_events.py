@@ -16,8 +16,8 @@ import azure.functions as func
 
 from shared.errors import FieldError, ValidationError
 from shared.lifecycle import parse_user_key
+from shared.queue_edge import dead_letter
 from shared.services import Services
-from shared.sms_queue import dead_letter
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.errors import UpstreamUnavailable
 from shared.tables import LazyTable, table_missing
 

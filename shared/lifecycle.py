@@ -14,7 +14,7 @@ import re
 from contextlib import suppress
 
 from shared.acs import AcsClient
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.errors import IdentityGone, ValidationError
 from shared.identity_map import IdentityMap
 

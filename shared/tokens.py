@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.acs import AcsClient, CreatedIdentity
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.errors import (
     FieldError,
     IdentityGone,

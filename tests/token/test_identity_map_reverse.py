@@ -9,7 +9,7 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 import IdentityLookup
 import IssueToken
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.identity_map import (
     INDEXED,
     REVERSE_ROW_KEY,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.acs import AcsClient
-from shared.auth import Caller
+from shared.caller import Caller
 from shared.errors import ValidationError
 from shared.identity_map import InMemoryIdentityMap
 from shared.settings import Settings
