@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.http import ApiRequest, ApiResponse, endpoint
-from shared.tokens import parse_identity_request
+from shared.edge.http import ApiRequest, ApiResponse, endpoint
+from shared.identity.tokens import parse_identity_request
 
 
 @endpoint

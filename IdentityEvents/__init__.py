@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.identity_events import handle_event_message
+from shared.identity.events import handle_event_message
 from shared.services import get_services
 
 

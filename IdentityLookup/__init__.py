@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from shared.edge.http import ApiRequest, ApiResponse, endpoint
 from shared.errors import NotFound
-from shared.http import ApiRequest, ApiResponse, endpoint
-from shared.lifecycle import no_body
+from shared.identity.lifecycle import no_body
 
 
 @endpoint

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.http import ApiRequest, ApiResponse, endpoint
-from shared.tokens import TokenRequest
+from shared.edge.http import ApiRequest, ApiResponse, endpoint
+from shared.identity.tokens import TokenRequest
 
 
 @endpoint

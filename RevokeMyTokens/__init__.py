@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.http import ApiRequest, ApiResponse, endpoint
-from shared.lifecycle import no_body
+from shared.edge.http import ApiRequest, ApiResponse, endpoint
+from shared.identity.lifecycle import no_body
 
 
 @endpoint

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.http import ApiRequest, ApiResponse, endpoint
-from shared.sms_request import SmsRequest, caller_scope, parse_idempotency_key
+from shared.edge.http import ApiRequest, ApiResponse, endpoint
+from shared.sms.request import SmsRequest, caller_scope, parse_idempotency_key
 
 
 @endpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.services import get_services
-from shared.sms_queue import handle_outbox_message
+from shared.sms.queue import handle_outbox_message
 
 
 def main(msg: func.QueueMessage, deadletter: func.Out[str]) -> None:

@@ -28,8 +28,8 @@ from azure.communication.identity import CommunicationIdentityClient
 from azure.identity import ManagedIdentityCredential
 
 from bench.sdk_handler import ALGORITHMS, SCOPES
-from shared.acs import ACS_SCOPE, IDENTITY_API_VERSION
-from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.clients.acs import ACS_SCOPE, IDENTITY_API_VERSION
+from shared.config.settings import AZURITE_ACCOUNT, AZURITE_KEY
 
 
 def _jwks_uri(session: requests.Session, issuer: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import IssueToken
 from bench.stack import Figure, local_stack, report
-from shared.identity_map import ROW_KEY, partition_key
+from shared.identity.map import ROW_KEY, partition_key
 from shared.services import get_services
 from tests.support import EmulatorClient, http_request
 

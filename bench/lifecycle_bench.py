@@ -25,11 +25,11 @@ import RevokeMyTokens
 import RevokeUserTokens
 import UserIdentity
 from bench.stack import local_stack
-from shared.identity_map import TableIdentityMap
-from shared.lifecycle import IdentityLifecycle
+from shared.clients.tables import LazyTable
+from shared.identity.lifecycle import IdentityLifecycle
+from shared.identity.map import TableIdentityMap
+from shared.identity.tokens import TokenService
 from shared.services import Services, get_services, use_services
-from shared.tables import LazyTable
-from shared.tokens import TokenService
 from tests.support import EmulatorClient, http_request, json_body
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ import IssueToken
 from bench.baselines import PlainClient, response_json, tutorial_handler
 from bench.sdk_handler import SdkHandler
 from bench.stack import Figure, interleaved, local_stack, report
-from shared.identity_map import ROW_KEY, partition_key
+from shared.config.settings import Settings
+from shared.identity.map import ROW_KEY, partition_key
 from shared.services import Services, get_services, use_services
-from shared.settings import Settings
 from tests.support import EmulatorClient, http_request
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY  # the one definition the service accepts
+from shared.config.settings import (  # the one definition the service accepts
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -88,7 +88,7 @@ var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
-// Names the service reads from its settings (shared/settings.py defaults) and binds in
+// Names the service reads from its settings (shared/config/settings.py defaults) and binds in
 // */function.json; tests/infra checks these lists against both.
 var identityTableName = 'AcsIdentities'
 var idempotencyTableName = 'SmsIdempotency'

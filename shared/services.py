@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import HttpTransport
 
-from shared.acs import AcsClient
-from shared.auth import CallerAuthenticator
-from shared.credential import build_credential
-from shared.identity_map import TableIdentityMap
-from shared.lifecycle import IdentityLifecycle
-from shared.settings import Settings
-from shared.tables import LazyTable, build_service_client
-from shared.telemetry import configure_telemetry
-from shared.token_cache import SingleFlightCredential
-from shared.tokens import TokenService
-from shared.transport import build_transport
+from shared.auth.bearer import CallerAuthenticator
+from shared.clients.acs import AcsClient
+from shared.clients.credential import build_credential
+from shared.clients.tables import LazyTable, build_service_client
+from shared.clients.telemetry import configure_telemetry
+from shared.clients.token_cache import SingleFlightCredential
+from shared.clients.transport import build_transport
+from shared.config.settings import Settings
+from shared.identity.lifecycle import IdentityLifecycle
+from shared.identity.map import TableIdentityMap
+from shared.identity.tokens import TokenService
 
 if TYPE_CHECKING:
-    from shared.sms import SmsService
+    from shared.sms.service import SmsService
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ class Services:
         return self._sms
 
     def _build_sms(self) -> SmsService:
-        from shared.sms import SmsService
-        from shared.sms_acs import SmsClient
-        from shared.sms_store import TableIdempotencyStore
+        from shared.sms.client import SmsClient
+        from shared.sms.service import SmsService
+        from shared.sms.store import TableIdempotencyStore
 
         table = LazyTable(self.tables, self.settings.idempotency_table_name)
         return SmsService(self.settings.sms_from, SmsClient(self.acs),

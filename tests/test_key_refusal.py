@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from azure.core.credentials import AccessToken
 
-from shared.settings import (
+from shared.clients.tables import build_service_client
+from shared.config.settings import (
     AZURITE_KEY,
     ConfigurationError,
     Settings,
     carries_key,
     is_development_storage,
 )
-from shared.tables import build_service_client
 
 VALID = {
     "ACS_ENDPOINT": "https://contoso.communication.azure.com",

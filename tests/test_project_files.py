@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.settings import (
+from shared.config.settings import (
     IDENTITY_EVENTS_DEADLETTER_QUEUE,
     IDENTITY_EVENTS_QUEUE,
     carries_key,

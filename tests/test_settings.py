@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import (
+from shared.config.settings import (
     AZURITE_KEY,
     ConfigurationError,
     Settings,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.telemetry import CONNECTION_SETTING, connection_string
+from shared.clients.telemetry import CONNECTION_SETTING, connection_string
 
 # A syntactically valid connection string whose ingestion endpoint is a closed loopback port:
 # configuring the exporter contacts nothing, and a stray export fails at once.
@@ -27,8 +27,8 @@ BOGUS_CONNECTION = (
 _PROBE = """
 import json, sys
 from shared.services import Services
-from shared.settings import Settings
-from shared.telemetry import configure_telemetry
+from shared.config.settings import Settings
+from shared.clients.telemetry import configure_telemetry
 
 settings = Settings(
     acs_endpoint="https://example.communication.azure.com",

@@ -15,7 +15,7 @@ param maximumInstanceCount int
 param httpPerInstanceConcurrency int
 param instanceMemoryMB int
 
-@description('The service\'s own settings (shared/settings.py), merged with the host settings.')
+@description('The service\'s own settings (shared/config/settings.py), merged with the host settings.')
 param serviceSettings object
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -113,10 +113,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
     AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
     AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
-    // The service's own credential (shared/credential.py) picks this identity.
+    // The service's own credential (shared/clients/credential.py) picks this identity.
     AZURE_CLIENT_ID: identityClientId
     // The host (telemetryMode OpenTelemetry in host.json) and the worker's exporter
-    // (shared/telemetry.py) both authenticate to Application Insights with Entra ID.
+    // (shared/clients/telemetry.py) both authenticate to Application Insights with Entra ID.
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     // The host forwards worker logs already; the worker exports traces and metrics only.

@@ -22,7 +22,7 @@ var blobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var queueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Table Data Contributor: the identity map and SMS idempotency records. Narrowed to
 // each table: the tables are created here, and the service treats a refused create as
-// "the table exists" (shared/tables.py), so it never needs the account.
+// "the table exists" (shared/clients/tables.py), so it never needs the account.
 var tableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -26,7 +26,7 @@ from azure.communication.chat import (
 from azure.communication.identity import CommunicationIdentityClient, CommunicationTokenScope
 
 from examples.python.chat_app import ServiceTokens
-from shared.settings import TOKEN_MINUTES_MIN
+from shared.config.settings import TOKEN_MINUTES_MIN
 from tests.e2e.conftest import Functions, token_expiring_in
 from tests.support import EmulatorClient
 

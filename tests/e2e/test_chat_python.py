@@ -24,7 +24,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
 from examples.python.chat_app import ServiceTokens, chat_credential, start_chat
-from shared.settings import TOKEN_MINUTES_MIN
+from shared.config.settings import TOKEN_MINUTES_MIN
 from tests.e2e.conftest import Functions, token_expiring_in
 from tests.support import EmulatorClient
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from pycep import BicepParser
 
-from shared.settings import Settings
+from shared.config.settings import Settings
 
 Template = dict[str, Any]
 

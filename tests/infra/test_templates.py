@@ -1,6 +1,6 @@
 """What the templates deploy, read offline: no key anywhere, every setting, table, queue and role.
 
-Names come from the code (shared/settings.py, every */function.json), so these checks follow
+Names come from the code (shared/config/settings.py, every */function.json), so these checks follow
 the service as it grows. Each reader is also run on a planted bad template to show it can fail.
 """
 
@@ -66,7 +66,7 @@ def _resource(template: Template, resource_type: str) -> Template:
 
 
 def required_settings(repo_root: Path) -> set[str]:
-    read = t.settings_read(repo_root / "shared" / "settings.py")
+    read = t.settings_read(repo_root / "shared" / "config" / "settings.py")
     # AzureWebJobsStorage is read only to refuse a key in it; Azure gets the identity form.
     return (read - {"AzureWebJobsStorage"}) | PENDING_SETTINGS | HOST_STORAGE | TELEMETRY
 
@@ -119,7 +119,7 @@ def test_templates_app_settings_cover_every_setting(
 
 
 def test_templates_settings_reader_found_in_code(repo_root: Path) -> None:
-    read = t.settings_read(repo_root / "shared" / "settings.py")
+    read = t.settings_read(repo_root / "shared" / "config" / "settings.py")
 
     assert {"ACS_ENDPOINT", "AUTH_ISSUER", "AUTH_AUDIENCE", "IDENTITY_TABLE_ENDPOINT"} <= read
 

@@ -7,10 +7,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from shared.http import MAX_BODY_BYTES
-from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
-from shared.sms_request import MESSAGE_MAX, TAG_MAX
-from shared.sms_store import LEASE
+from shared.config.settings import SMS_MAX_RECIPIENTS_LIMIT
+from shared.edge.http import MAX_BODY_BYTES
+from shared.sms.request import MESSAGE_MAX, TAG_MAX
+from shared.sms.store import LEASE
 
 ACS_REPEAT_WINDOW = dt.timedelta(minutes=5)
 

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
+from shared.config.settings import parse_connection_string
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
-from shared.settings import parse_connection_string
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from shared.errors import UpstreamUnavailable
-from shared.sms_queue import QUEUE_SCOPE
-from shared.sms_records import INVALID_NUMBER, Claim
-from shared.sms_request import caller_scope
-from shared.sms_store import TableIdempotencyStore
+from shared.sms.queue import QUEUE_SCOPE
+from shared.sms.records import INVALID_NUMBER, Claim
+from shared.sms.request import caller_scope
+from shared.sms.store import TableIdempotencyStore
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body

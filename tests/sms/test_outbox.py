@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from shared.clients.tables import LazyTable, build_service_client
+from shared.config.settings import Settings
 from shared.errors import Conflict, UpstreamUnavailable
 from shared.services import get_services, use_services
-from shared.settings import Settings
-from shared.sms_queue import QUEUE_SCOPE
-from shared.sms_records import RecipientResult
-from shared.sms_request import SmsRequest
-from shared.sms_store import LEASE, RECORD_TTL, Clock, TableIdempotencyStore, utc_now
-from shared.tables import LazyTable, build_service_client
+from shared.sms.queue import QUEUE_SCOPE
+from shared.sms.records import RecipientResult
+from shared.sms.request import SmsRequest
+from shared.sms.store import LEASE, RECORD_TTL, Clock, TableIdempotencyStore, utc_now
 from tests.sms.conftest import DeliverCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient
@@ -292,7 +292,7 @@ def test_outbox_checkpointed_pages_not_resent_after_kill(
 ) -> None:
     """With a checkpoint after every call, a worker killed before completion leaves every
     page's results stored: the redelivery sends nothing at all."""
-    monkeypatch.setattr("shared.sms.CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr("shared.sms.service.CHECKPOINT_SECONDS", 0.0)
 
     def killed(self: TableIdempotencyStore, *args: Any, **kwargs: Any) -> None:
         raise WorkerKilled("simulated crash")

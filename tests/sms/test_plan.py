@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.sms import due
-from shared.sms_records import RecipientResult
+from shared.sms.records import RecipientResult
+from shared.sms.service import due
 
 
 def test_due_nothing_recorded_everyone_attempt_zero() -> None:

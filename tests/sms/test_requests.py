@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.services import get_services, use_services
-from shared.sms_request import SmsRequest, caller_scope
+from shared.sms.request import SmsRequest, caller_scope
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers
 from tests.support import EmulatorClient, json_body

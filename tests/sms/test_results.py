@@ -11,7 +11,7 @@ import json
 import pytest
 
 from shared.errors import UpstreamError
-from shared.sms_acs import Outgoing, parse_results
+from shared.sms.client import Outgoing, parse_results
 
 BATCH = [Outgoing(to="+14255550100", request_id="id-0", first_sent="x", attempt=2)]
 

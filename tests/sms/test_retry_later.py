@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
+from shared.clients.tables import LazyTable, build_service_client
+from shared.config.settings import Settings
 from shared.errors import UpstreamUnavailable
 from shared.services import get_services, use_services
-from shared.settings import Settings
-from shared.sms_acs import SmsClient
-from shared.sms_queue import QUEUE_SCOPE
-from shared.sms_records import rfc1123
-from shared.sms_request import SmsRequest
-from shared.sms_store import LEASE, TableIdempotencyStore, utc_now
-from shared.tables import LazyTable, build_service_client
+from shared.sms.client import SmsClient
+from shared.sms.queue import QUEUE_SCOPE
+from shared.sms.records import rfc1123
+from shared.sms.request import SmsRequest
+from shared.sms.store import LEASE, TableIdempotencyStore, utc_now
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body
@@ -159,7 +159,7 @@ def test_sendsms_lost_answer_first_page_same_ids_later_pages_next_attempt(
     """No answer to the first call (a read timeout; ACS did send it): its recipients keep
     their repeatability ids, so the retry is dropped as a repeat; the pages never tried go
     out as the next attempt."""
-    monkeypatch.setattr("shared.acs.READ_TIMEOUT", 1)
+    monkeypatch.setattr("shared.clients.acs.READ_TIMEOUT", 1)
     emulator.fault("sms.send", 200, count=3, latencyMs=2000)  # every try of the first call
 
     assert send(BODY, key="lost-1").status_code == 503

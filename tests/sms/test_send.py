@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.sms_acs import SmsClient
+from shared.sms.client import SmsClient
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers, sent_to
 from tests.support import EmulatorClient, json_body
@@ -227,7 +227,7 @@ def test_send_replay_same_outcome_in_order_without_parsing_numbers(
     def no_parsing(*args: Any) -> Any:
         raise AssertionError("a replay parsed a phone number")
 
-    monkeypatch.setattr("shared.sms_request._parse_number", no_parsing)
+    monkeypatch.setattr("shared.sms.request._parse_number", no_parsing)
     again = send(body, key="replay-1")
 
     assert again.status_code == 207

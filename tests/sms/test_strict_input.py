@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from shared.config.settings import Settings
+from shared.edge.strict_json import parse_json
 from shared.errors import ValidationError
-from shared.settings import Settings
-from shared.sms_request import SmsRequest, parse_idempotency_key
-from shared.strict_json import parse_json
+from shared.sms.request import SmsRequest, parse_idempotency_key
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers
 from tests.support import EmulatorClient, json_body

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from azure.data.tables import TableServiceClient
 
-from shared.identity_map import REVERSE_ROW_KEY, ROW_KEY
+from shared.identity.map import REVERSE_ROW_KEY, ROW_KEY
 from tests.support import EmulatorClient
 
 

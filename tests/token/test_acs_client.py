@@ -14,7 +14,7 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ManagedIdentityCredential
 
-from shared.acs import AcsClient
+from shared.clients.acs import AcsClient
 from shared.errors import IdentityGone, UpstreamError, UpstreamUnavailable
 from tests.support import EmulatorClient
 

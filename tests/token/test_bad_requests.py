@@ -9,7 +9,7 @@ import pytest
 
 import CreateIdentity
 import IssueToken
-from shared.http import MAX_BODY_BYTES
+from shared.edge.http import MAX_BODY_BYTES
 from tests.support import EmulatorClient, http_request, json_body
 
 JSON = {"Content-Type": "application/json"}

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import IssueToken
-from shared.auth import CallerAuthenticator
+from shared.auth.bearer import CallerAuthenticator
 from shared.errors import Unauthenticated
 from tests.support import EmulatorClient, http_request, json_body
 

@@ -12,8 +12,8 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
-from shared.acs import ACS_SCOPE
-from shared.credential import build_credential
+from shared.clients.acs import ACS_SCOPE
+from shared.clients.credential import build_credential
 from tests.support import EmulatorClient
 
 

@@ -10,7 +10,7 @@ from azure.data.tables import TableServiceClient
 
 import IssueToken
 from shared.errors import UpstreamUnavailable
-from shared.identity_map import TableIdentityMap
+from shared.identity.map import TableIdentityMap
 from tests.support import EmulatorClient, http_request, json_body
 
 

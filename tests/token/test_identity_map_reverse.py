@@ -9,8 +9,9 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 import IdentityLookup
 import IssueToken
-from shared.caller import Caller
-from shared.identity_map import (
+from shared.auth.caller import Caller
+from shared.clients.tables import LazyTable, build_service_client
+from shared.identity.map import (
     INDEXED,
     REVERSE_ROW_KEY,
     TableIdentityMap,
@@ -18,7 +19,6 @@ from shared.identity_map import (
     reverse_key,
 )
 from shared.services import get_services
-from shared.tables import LazyTable, build_service_client
 from tests.support import http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]

@@ -17,7 +17,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from shared.auth import CallerAuthenticator
+from shared.auth.bearer import CallerAuthenticator
 from shared.errors import Unauthenticated, UpstreamUnavailable
 
 KID = "test-key"

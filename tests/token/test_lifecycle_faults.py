@@ -13,7 +13,7 @@ import IssueToken
 import MyIdentity
 import RevokeMyTokens
 from shared.errors import UpstreamUnavailable
-from shared.identity_map import TableIdentityMap
+from shared.identity.map import TableIdentityMap
 from shared.services import use_services
 from tests.support import EmulatorClient, http_request, json_body
 from tests.token.test_faults import _assert_clean_503, _closed_port

@@ -19,7 +19,7 @@ import CreateIdentity
 import IdentityLookup
 import IssueToken
 import MyIdentity
-from shared.identity_map import reverse_key
+from shared.identity.map import reverse_key
 from tests.support import EmulatorClient, http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import IssueToken
-from shared.auth import CallerAuthenticator
+from shared.auth.bearer import CallerAuthenticator
+from shared.config.settings import Settings
 from shared.errors import Unauthenticated
-from shared.settings import Settings
 from tests.support import EmulatorClient, http_request
 
 
@@ -66,7 +66,7 @@ def test_issue_token_ec_token_with_issuer_rsa_kid_401_one_log_line(
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert not [r for r in caplog.records if r.exc_info]
-    auth_lines = [r.getMessage() for r in caplog.records if r.name == "shared.auth"]
+    auth_lines = [r.getMessage() for r in caplog.records if r.name == "shared.auth.bearer"]
     assert len(auth_lines) == 1 and "\n" not in auth_lines[0]
     assert "key type" in auth_lines[0]
     assert emulator.counters()["identity.create"] == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.acs import AcsClient
+from shared.clients.acs import AcsClient
 from shared.errors import IdentityGone, UpstreamError, UpstreamUnavailable
 from tests.unit.transport import FakeTransport, StaticCredential, answers
 

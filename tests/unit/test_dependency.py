@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shared.dependency import (
+from shared.clients.dependency import (
     SERVER_ERRORS,
     THROTTLED,
     Cooldown,

@@ -9,10 +9,10 @@ from typing import Any
 import phonenumbers
 import pytest
 
+from shared.config.settings import Settings
 from shared.errors import ValidationError
-from shared.settings import Settings
-from shared.sms_records import uuid5_url
-from shared.sms_request import SmsRequest, region_and_validity
+from shared.sms.records import uuid5_url
+from shared.sms.request import SmsRequest, region_and_validity
 
 SETTINGS = Settings(acs_endpoint="https://acs.example", auth_issuer="https://issuer.example",
                     auth_audiences=("api",), identity_table="https://t.example")

@@ -9,7 +9,11 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
-from shared.token_cache import FAILURE_HOLD_SECONDS, REFRESH_MARGIN_SECONDS, SingleFlightCredential
+from shared.clients.token_cache import (
+    FAILURE_HOLD_SECONDS,
+    REFRESH_MARGIN_SECONDS,
+    SingleFlightCredential,
+)
 
 SCOPE = "https://communication.azure.com//.default"
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from shared.acs import AcsClient
-from shared.caller import Caller
+from shared.auth.caller import Caller
+from shared.clients.acs import AcsClient
+from shared.config.settings import Settings
 from shared.errors import ValidationError
-from shared.identity_map import InMemoryIdentityMap
-from shared.settings import Settings
-from shared.tokens import TokenRequest, TokenService
+from shared.identity.map import InMemoryIdentityMap
+from shared.identity.tokens import TokenRequest, TokenService
 from tests.unit.transport import FakeTransport, StaticCredential
 
 CALLER = Caller(issuer="https://issuer.example", subject="sub:alice", roles=frozenset())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from requests.adapters import HTTPAdapter
 
-from shared.transport import DEFAULT_POOL_SIZE, MAX_POOL_SIZE, build_transport, pool_size
+from shared.clients.transport import DEFAULT_POOL_SIZE, MAX_POOL_SIZE, build_transport, pool_size
 
 
 @pytest.mark.parametrize(("raw", "size"), [

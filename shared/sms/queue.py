@@ -8,11 +8,11 @@ import logging
 
 import azure.functions as func
 
+from shared.edge.queue import dead_letter
+from shared.edge.strict_json import NotStrictJson, parse_json
 from shared.errors import UnprocessableContent, UpstreamUnavailable, ValidationError
-from shared.queue_edge import dead_letter
 from shared.services import Services
-from shared.sms_request import SmsRequest, parse_idempotency_key
-from shared.strict_json import NotStrictJson, parse_json
+from shared.sms.request import SmsRequest, parse_idempotency_key
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Policies in order: request id, user agent, bounded retry (honours Retry-After), bearer token
 (managed identity, cached and refreshed by azure-core), tracing, redacted HTTP logging, and
-last the record of whether any try may have reached ACS (`shared.acs_reach`).
+last the record of whether any try may have reached ACS (`shared.clients.acs_reach`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from shared.acs_reach import Reach, ReachPolicy
-from shared.dependency import (
+from shared.clients.acs_reach import Reach, ReachPolicy
+from shared.clients.dependency import (
     CREDENTIAL_REFUSED,
     RETRY_AFTER_SECONDS,
     SERVER_ERRORS,

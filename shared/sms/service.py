@@ -16,10 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from shared.errors import ServiceError
-from shared.sms_acs import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
-from shared.sms_records import INVALID_NUMBER, NOT_SENT, Claim, RecipientResult
-from shared.sms_request import Recipients, SmsRequest
-from shared.sms_store import IdempotencyStore
+from shared.sms.client import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
+from shared.sms.records import INVALID_NUMBER, NOT_SENT, Claim, RecipientResult
+from shared.sms.request import Recipients, SmsRequest
+from shared.sms.store import IdempotencyStore
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
+from shared.clients.tables import LazyTable
 from shared.errors import Conflict, ServiceError, UnprocessableContent
-from shared.sms_records import (
+from shared.sms.records import (
     COMPLETED,
     INVALID_NUMBER,
     PENDING,
@@ -35,7 +36,6 @@ from shared.sms_records import (
     RecipientResult,
     rfc1123,
 )
-from shared.tables import LazyTable
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
 from phonenumbers.phonenumberutil import _number_type_helper
 
+from shared.config.settings import Settings
+from shared.edge.strict_json import is_unicode
 from shared.errors import FieldError, ValidationError
-from shared.settings import Settings
-from shared.strict_json import is_unicode
 
 MESSAGE_MAX = 2048
 TAG_MAX = 128

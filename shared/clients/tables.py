@@ -21,7 +21,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.data.tables import TableClient, TableServiceClient
 
-from shared.dependency import (
+from shared.clients.dependency import (
     CREDENTIAL_REFUSED,
     RETRY_AFTER_SECONDS,
     SERVER_ERRORS,
@@ -30,9 +30,14 @@ from shared.dependency import (
     Mapped,
     StatusMap,
 )
+from shared.config.key_refusal import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    carries_key,
+    development_endpoints,
+)
+from shared.config.settings import ConfigurationError
 from shared.errors import UpstreamError, UpstreamUnavailable
-from shared.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY, carries_key, development_endpoints
-from shared.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.caller import Caller
+from shared.auth.caller import Caller
+from shared.config.settings import ConfigurationError
+from shared.edge.strict_json import NotStrictJson, parse_json
 from shared.errors import (
     MissingToken,
     PayloadTooLarge,
@@ -26,8 +28,6 @@ from shared.errors import (
     ValidationError,
 )
 from shared.services import Services, get_services
-from shared.settings import ConfigurationError
-from shared.strict_json import NotStrictJson, parse_json
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 from azure.core.exceptions import ClientAuthenticationError
 from azure.core.rest import HttpResponse
 
-from shared.acs import AcsClient, error_from_response
-from shared.acs_reach import Reach
+from shared.clients.acs import AcsClient, error_from_response
+from shared.clients.acs_reach import Reach
 from shared.errors import ServiceError, UpstreamError, UpstreamUnavailable
-from shared.sms_records import RecipientResult
+from shared.sms.records import RecipientResult
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class SmsClient:
     def _post(self, body: dict[str, Any]) -> tuple[HttpResponse, bool]:
         """POST the call; also say whether any try may have reached ACS.
 
-        One Reach spans every try, the pipeline's own retries included (shared.acs_reach):
+        One Reach spans every try, the pipeline's own retries included (shared.clients.acs_reach):
         a 502 that the pipeline retried into a 503 still counts as "may have sent". The
         pipeline (`idempotent=False`) retries only 429 and 503; a try whose outcome is unknown
         comes back here and is retried under the same repeatability ids, which ACS drops.

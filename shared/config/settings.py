@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from shared.key_refusal import (
+from shared.config.key_refusal import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     carries_acs_key,

@@ -13,14 +13,14 @@ import logging
 import re
 from contextlib import suppress
 
-from shared.acs import AcsClient
-from shared.caller import Caller
+from shared.auth.caller import Caller
+from shared.clients.acs import AcsClient
 from shared.errors import IdentityGone, ValidationError
-from shared.identity_map import IdentityMap
+from shared.identity.map import IdentityMap
 
 logger = logging.getLogger(__name__)
 
-# As shared.auth takes a caller's subject: the claim's name, then its value (1..256).
+# As shared.auth.bearer takes a caller's subject: the claim's name, then its value (1..256).
 _USER_KEY = re.compile(r"^(oid|sub):(?=.*\S)[^\x00-\x1f\x7f]{1,256}$", re.DOTALL)
 # ACS user identities of a Communication Services resource (`8:acs:<resource>_<id>`).
 _ACS_USER_ID = re.compile(r"^8:acs:[A-Za-z0-9._\-]{1,200}$")

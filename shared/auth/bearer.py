@@ -1,7 +1,7 @@
 """Caller authentication: Bearer JWTs from the configured OIDC issuer, checked with PyJWT.
 
 Discovery is read once; the JWKS is kept for a bounded time and refreshed at once on an
-unknown `kid` (at most once per few seconds, see `shared.signing_keys`). Every token that fails
+unknown `kid` (at most once per few seconds, see `shared.auth.signing_keys`). Every token that fails
 verification, for any reason, is a 401 with one log line. When the issuer cannot be read,
 callers get a fast 503 for a few seconds instead of each waiting for its own time-out.
 """
@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import jwt
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
-from shared.caller import Caller
-from shared.dependency import Cooldown
+from shared.auth.caller import Caller
+from shared.auth.signing_keys import IssuerKey, KeySet
+from shared.clients.dependency import Cooldown
+from shared.config.settings import is_loopback_host
 from shared.errors import MissingToken, Unauthenticated, UpstreamUnavailable
-from shared.settings import is_loopback_host
-from shared.signing_keys import IssuerKey, KeySet
 
 logger = logging.getLogger(__name__)
 

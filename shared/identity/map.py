@@ -27,9 +27,9 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
-from shared.caller import Caller
+from shared.auth.caller import Caller
+from shared.clients.tables import LazyTable, table_missing
 from shared.errors import UpstreamUnavailable
-from shared.tables import LazyTable, table_missing
 
 logger = logging.getLogger(__name__)
 

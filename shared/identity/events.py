@@ -14,9 +14,9 @@ from typing import Any
 
 import azure.functions as func
 
+from shared.edge.queue import dead_letter
 from shared.errors import FieldError, ValidationError
-from shared.lifecycle import parse_user_key
-from shared.queue_edge import dead_letter
+from shared.identity.lifecycle import parse_user_key
 from shared.services import Services
 
 logger = logging.getLogger(__name__)

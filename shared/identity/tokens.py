@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from shared.acs import AcsClient, CreatedIdentity
-from shared.caller import Caller
+from shared.auth.caller import Caller
+from shared.clients.acs import AcsClient, CreatedIdentity
+from shared.config.settings import ACS_SCOPES, TOKEN_MINUTES_MAX, TOKEN_MINUTES_MIN, Settings
 from shared.errors import (
     FieldError,
     IdentityGone,
@@ -21,8 +22,7 @@ from shared.errors import (
     UpstreamUnavailable,
     ValidationError,
 )
-from shared.identity_map import IdentityMap
-from shared.settings import ACS_SCOPES, TOKEN_MINUTES_MAX, TOKEN_MINUTES_MIN, Settings
+from shared.identity.map import IdentityMap
 
 logger = logging.getLogger(__name__)
 

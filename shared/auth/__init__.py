@@ -1,0 +1,1 @@
+"""Who is calling: the caller model, and Bearer JWTs checked against the OIDC issuer."""

@@ -1,0 +1,1 @@
+"""Azure plumbing: the ACS pipeline, Table Storage, transport, credential and telemetry."""

@@ -1,0 +1,1 @@
+"""Configuration: settings read once from the environment, and key-shaped values refused."""

@@ -1,0 +1,1 @@
+"""The edges: HTTP requests in and responses out, strict JSON, queue dead letters."""

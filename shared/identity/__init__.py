@@ -1,0 +1,1 @@
+"""Callers' ACS identities: the identity map, user access tokens and the lifecycle."""

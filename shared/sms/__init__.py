@@ -1,0 +1,1 @@
+"""Sending SMS: validated requests, the send service, ACS calls and idempotency records."""
