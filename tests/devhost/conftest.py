@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,13 @@ def start_host(
     """Start a LocalHost for an app folder on a free port; stopped after the test."""
     started: list[LocalHost] = []
 
-    def start(app: AppFolder, settings: dict[str, str] | None = None) -> LocalHost:
+    def start(
+        app: AppFolder, settings: dict[str, str] | None = None, **options: Any
+    ) -> LocalHost:
         host = LocalHost(
             app.root,
             {"AzureWebJobsStorage": azurite["AZURITE_CONNECTION_STRING"], **(settings or {})},
+            **options,
         )
         host.start()
         started.append(host)

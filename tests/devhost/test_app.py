@@ -69,8 +69,8 @@ def test_app_module_name_follows_worker_rules(app: AppFolder) -> None:
     app.function("Init", [{"type": "httpTrigger", "direction": "in", "name": "req"}], "")
     loaded = {f.name: f for f in load_app(app.root).functions}
 
-    assert module_name(loaded["Pkg"], app.root.resolve()) == "Pkg.handler"
-    assert module_name(loaded["Init"], app.root.resolve()) == "Init"
+    assert module_name(loaded["Pkg"], app.root.resolve()) == "__app__.Pkg.handler"
+    assert module_name(loaded["Init"], app.root.resolve()) == "__app__.Init"
 
 
 def test_app_function_json_without_bindings_app_error(app: AppFolder) -> None:
