@@ -20,7 +20,7 @@ from devhost.invocation import Function, Invocable
 from devhost.loader import remove_from_path
 from devhost.queues import QueueClients, QueueListener
 from devhost.web import HttpFrontServer, HttpFunction
-from devhost.worker import WorkerProcess, local_worker_python
+from devhost.worker import WorkerError, WorkerProcess, local_worker_python
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +111,15 @@ class LocalHost:
                 continue
             try:
                 function = self._load(spec)
+            except WorkerError as error:
+                # As in Azure, one broken function does not stop the others; the worker's
+                # report (message and stack trace) is what the host logs.
+                logger.error("Worker failed to load function '%s': %s", spec.name, error)
+                http.extend(self._broken(spec, str(error)))
+                continue
             except Exception as error:
-                # As in Azure, one broken function does not stop the others.
-                logger.error("Worker failed to load function: '%s': %s", spec.name, error)
-                if kind == "httpTrigger":
-                    http.append(HttpFunction.describe(spec.name, spec.trigger, None, str(error)))
+                logger.exception("%s failed to load", spec.name)
+                http.extend(self._broken(spec, str(error)))
                 continue
             if kind == "httpTrigger":
                 http.append(HttpFunction.from_function(function))
@@ -131,6 +135,13 @@ class LocalHost:
         for listener in self._listeners:
             listener.start()
         logger.info("local host serving %s on %s", self.root.name, self.url)
+
+    @staticmethod
+    def _broken(spec: FunctionSpec, error: str) -> list[HttpFunction]:
+        """A route that answers 500 for an HTTP function that did not load."""
+        if spec.trigger_type != "httpTrigger":
+            return []
+        return [HttpFunction.describe(spec.name, spec.trigger, None, error)]
 
     def _load(self, spec: FunctionSpec) -> Invocable:
         if self._worker is not None:

@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 LOG_LEVELS_VARIABLE = "DEVHOST_WORKER_LOG_LEVELS"
 _LENGTH = struct.Struct(">I")
@@ -28,7 +28,7 @@ _RPC_LEVELS = {
 }
 
 
-def read_frame(stream: BinaryIO) -> bytes | None:
+def read_frame(stream: IO[bytes]) -> bytes | None:
     """One length-prefixed message, or None at end of stream."""
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
@@ -38,7 +38,7 @@ def read_frame(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def write_frame(stream: BinaryIO, body: bytes) -> None:
+def write_frame(stream: IO[bytes], body: bytes) -> None:
     stream.write(_LENGTH.pack(len(body)) + body)
     stream.flush()
 
@@ -54,7 +54,7 @@ class _Request:
 class _Channel:
     """The way back to the host: responses and log records, one frame at a time."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
@@ -80,7 +80,7 @@ class _RpcLogHandler(logging.Handler):
                 message=self.format(record),
             )
             self._channel.send(self._protos.StreamingMessage(rpc_log=log))
-        except Exception:
+        except Exception:  # noqa: BLE001 - logging must never break a function
             self.handleError(record)
 
 
@@ -102,7 +102,7 @@ def _handlers(runtime: Any) -> dict[str, tuple[Callable[[Any], Awaitable[Any]], 
     }
 
 
-async def _serve(channel: _Channel, source: BinaryIO, runtime: Any, protos: Any) -> None:
+async def _serve(channel: _Channel, source: IO[bytes], runtime: Any, protos: Any) -> None:
     loop = asyncio.get_running_loop()
     handlers = _handlers(runtime)
     properties = {"protos": protos, "host": "devhost"}

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 import azure.functions as func
 
@@ -94,7 +94,8 @@ class WorkerProcess:
 
     def _read(self) -> None:
         assert self._process is not None
-        stdout = cast(IO[bytes], self._process.stdout)
+        stdout = self._process.stdout
+        assert stdout is not None
         while (frame := read_frame(stdout)) is not None:
             message = protos.StreamingMessage.FromString(frame)
             if message.WhichOneof("content") == "rpc_log":
@@ -119,7 +120,7 @@ class WorkerProcess:
         future: Future[Any] = Future()
         with self._lock:
             self._pending[message.request_id] = future
-            write_frame(cast(IO[bytes], self._process.stdin), message.SerializeToString())
+            write_frame(self._process.stdin, message.SerializeToString())
         return future.result(timeout)
 
     def load(self, spec: FunctionSpec) -> WorkerFunction:
