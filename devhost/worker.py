@@ -64,6 +64,7 @@ class WorkerProcess:
         self._pending: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
+        self._exited = False
 
     def start(self) -> None:
         package_root = str(Path(__file__).resolve().parents[1])
@@ -108,6 +109,7 @@ class WorkerProcess:
             if future is not None:
                 future.set_result(message)
         with self._lock:
+            self._exited = True
             pending, self._pending = self._pending, {}
         for future in pending.values():
             future.set_exception(WorkerError("the worker process exited"))
@@ -119,8 +121,14 @@ class WorkerProcess:
         message.request_id = uuid.uuid4().hex
         future: Future[Any] = Future()
         with self._lock:
+            if self._exited:
+                raise WorkerError("the worker process exited")
             self._pending[message.request_id] = future
-            write_frame(self._process.stdin, message.SerializeToString())
+            try:
+                write_frame(self._process.stdin, message.SerializeToString())
+            except OSError as error:
+                del self._pending[message.request_id]
+                raise WorkerError("the worker process exited") from error
         return future.result(timeout)
 
     def load(self, spec: FunctionSpec) -> WorkerFunction:
