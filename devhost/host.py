@@ -91,8 +91,8 @@ class LocalHost:
             self._worker.start()
         else:
             logger.warning(
-                "Python %d.%d: functions run in the local imitation of the Python worker "
-                "(the real one, azure-functions-runtime-v1, needs Python 3.13+)",
+                "Python %d.%d: functions run in the local imitation of the Python worker (the "
+                "real one, azure-functions-runtime-v1, needs Python 3.13+, requirements-dev.txt)",
                 *sys.version_info[:2],
             )
         clients = QueueClients(environment, app.host.queues.message_encoding)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from azure.storage.queue import QueueClient, QueueMessage
 
 from devhost.host import LocalHost
 from devhost.worker import local_worker_python
+from shared.services import use_services
 from tests.devhost.apps import AppFolder, wait_for
 
 WORKER_PYTHON = os.environ.get("DEVHOST_WORKER_PYTHON") or local_worker_python()
@@ -223,3 +225,29 @@ def test_parity_queue_value_without_return_binding_fails_to_poison(
     poisoned = wait_for(poisoned_messages, timeout=30, what="the poison message")
 
     assert [m.content for m in poisoned] == ["aGVsbG8="]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_parity_repository_functions_all_load_and_serve(
+    path: str, repo_root: Path, app_settings: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host = LocalHost(
+        repo_root, app_settings,
+        worker_python=WORKER_PYTHON if path == "worker" else None, imitation=path == "imitation",
+    )
+    with caplog.at_level(logging.ERROR, logger="devhost.host"):
+        host.start()
+    try:
+        listed = host.describe()
+        # An unauthenticated call reaches the function's own checks: its problem answer.
+        response = requests.post(f"{host.url}/api/token", timeout=30)
+    finally:
+        host.stop()
+        use_services(None)  # the imitation built them in this process, from app_settings
+
+    assert [r.getMessage() for r in caplog.records if r.name == "devhost.host"] == []
+    assert sorted(line.split(":")[0] for line in listed) == [
+        "CreateIdentity", "IssueToken", "SendSms", "SmsOutbox"]
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
