@@ -18,6 +18,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
+logger = logging.getLogger(__name__)
+
 LOG_LEVELS_VARIABLE = "DEVHOST_WORKER_LOG_LEVELS"
 _LENGTH = struct.Struct(">I")
 
@@ -115,6 +117,9 @@ async def _serve(channel: _Channel, source: IO[bytes], runtime: Any, protos: Any
             root = message.worker_init_request.function_app_directory
             if root and root not in sys.path:
                 sys.path.append(root)
+        if kind not in handlers:
+            logger.warning("the worker process does not handle %s messages", kind)
+            return
         handler, reply = handlers[kind]
         response = await handler(_Request(message, properties))
         channel.send(protos.StreamingMessage(request_id=message.request_id, **{reply: response}))

@@ -85,6 +85,15 @@ VARIANTS: dict[str, tuple[list[dict[str, Any]], str]] = {
             return "returned"
         """,
     ),
+    "NamedOutput": (
+        [HTTP, {"type": "http", "direction": "out", "name": "res"}],
+        """
+        import azure.functions as func
+
+        def main(req: func.HttpRequest, res: func.Out[func.HttpResponse]) -> None:
+            res.set(func.HttpResponse("set", status_code=202))
+        """,
+    ),
     "BadName": (
         [{**HTTP, "name": "my_req"}, RETURN], "def main(my_req):\n    return 'never'\n"
     ),
@@ -116,6 +125,7 @@ VERDICTS: dict[str, tuple[int, str]] = {
     "OutNotOut": REFUSED,
     "InIsOut": REFUSED,
     "NoReturnBinding": REFUSED,
+    "NamedOutput": (202, "set"),
     "BadName": (404, ""),
 }
 
