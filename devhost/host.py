@@ -51,6 +51,7 @@ class LocalHost:
         self._server: HttpFrontServer | None = None
         self._listeners: list[QueueListener] = []
         self._owns_path = False
+        self.imitation = imitation
         self.worker_python = None if imitation else worker_python or local_worker_python()
         self._worker: WorkerProcess | None = None
 
@@ -89,6 +90,8 @@ class LocalHost:
         if self.worker_python:
             self._worker = WorkerProcess(self.worker_python, self.root, environment)
             self._worker.start()
+        elif self.imitation:
+            logger.info("functions run in the local imitation of the Python worker, as asked")
         else:
             logger.warning(
                 "Python %d.%d: functions run in the local imitation of the Python worker (the "
