@@ -1,10 +1,18 @@
 # Two commands do everything on a fresh machine (Python 3.11+, Node.js 20+):
 #   make run    start the service locally (emulator, Azurite, functions on :7071)
 #   make test   install what is needed and run the whole test suite
-PYTHON ?= python3
-VENV   := .venv
+# Python: 3.13 (what the app is deployed on, and what the real Python worker needs) when
+# installed, as `python3.13` or under pyenv; otherwise python3 (3.11+). Override with
+# `make test PYTHON=python3.12 VENV=.venv-312`.
+PY313  := $(shell python3.13 -c '' >/dev/null 2>&1 && echo python3.13 || \
+            ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13.*/bin/python3.13 2>/dev/null | \
+            sort -V | tail -n 1)
+PYTHON ?= $(or $(PY313),python3)
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP_PY   := $(VENV)/.installed
+# The stamp names the interpreter's version: another interpreter means a new venv.
+PYVERSION  := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
+STAMP_PY   := $(VENV)/.installed-$(PYVERSION)
 STAMP_NODE := node_modules/.installed
 # checkov (Bicep static analysis) lives in its own environment: see requirements-checkov.txt.
 CHECKOV_VENV  := .venv-checkov
@@ -16,7 +24,8 @@ install: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test "$$($(PY) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)" = "$(PYVERSION)" \
+	  || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -61,4 +70,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* node_modules .local .pytest_cache .mypy_cache .ruff_cache

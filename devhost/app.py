@@ -15,6 +15,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+# The host's rule for binding names; anything else puts the function in error at indexing.
+_BINDING_NAME = re.compile(r"^([a-zA-Z][a-zA-Z0-9]{0,127}|\$return)$")
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 
 
@@ -103,6 +105,7 @@ class FunctionSpec:
     entry_point: str
     bindings: tuple[Mapping[str, Any], ...]
     disabled: bool = False
+    error: str | None = None
 
     @property
     def trigger(self) -> Mapping[str, Any]:
@@ -148,6 +151,7 @@ def _load_function(directory: Path) -> FunctionSpec:
                 f"{directory.name}/function.json: every binding needs type, direction and name"
             )
     script = directory / str(raw.get("scriptFile", "__init__.py"))
+    invalid = [str(b["name"]) for b in bindings if not _BINDING_NAME.fullmatch(str(b["name"]))]
     return FunctionSpec(
         name=directory.name,
         directory=directory,
@@ -155,6 +159,7 @@ def _load_function(directory: Path) -> FunctionSpec:
         entry_point=str(raw.get("entryPoint", "main")),
         bindings=tuple(bindings),
         disabled=bool(raw.get("disabled", False)),
+        error=f"The binding name {invalid[0]} is invalid" if invalid else None,
     )
 
 

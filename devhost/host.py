@@ -1,7 +1,8 @@
 """The local host: loads a function app, serves its HTTP functions and polls its queues.
 
-A local stand-in for the Azure Functions host (v1 Python model), not the host itself;
-devhost/README.md lists what it implements and what it leaves out.
+A local stand-in for the Azure Functions host (v1 Python model), not the host itself. On
+Python 3.13+ functions are loaded and run by the real Python worker library in a worker
+process; on older Pythons by an imitation. devhost/README.md says which parts are which.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from devhost.app import FunctionApp, is_disabled, load_app
+from devhost.app import FunctionApp, FunctionSpec, is_disabled, load_app
 from devhost.cors import CorsPolicy
-from devhost.invocation import Function
+from devhost.invocation import Function, Invocable
 from devhost.loader import remove_from_path
 from devhost.queues import QueueClients, QueueListener
 from devhost.web import HttpFrontServer, HttpFunction
+from devhost.worker import WorkerError, WorkerProcess, local_worker_python
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,11 @@ class LocalHost:
         port: int = 0,
         key: str | None = None,
         cors: CorsPolicy | None = None,
+        worker_python: str | None = None,
+        imitation: bool = False,
     ) -> None:
+        """`worker_python`: a Python 3.13+ with azure-functions-runtime-v1 to run the worker
+        (default: this one, if it can); `imitation`: use the imitation even so."""
         self.root = root.resolve()
         self.cors = cors
         self.settings = dict(settings)
@@ -48,6 +54,9 @@ class LocalHost:
         self._server: HttpFrontServer | None = None
         self._listeners: list[QueueListener] = []
         self._owns_path = False
+        self.imitation = imitation
+        self.worker_python = None if imitation else worker_python or local_worker_python()
+        self._worker: WorkerProcess | None = None
 
     @property
     def url(self) -> str:
@@ -81,6 +90,17 @@ class LocalHost:
         self._owns_path = str(self.root) not in sys.path
         self.app = app = load_app(self.root)
         environment = dict(os.environ)
+        if self.worker_python:
+            self._worker = WorkerProcess(self.worker_python, self.root, environment)
+            self._worker.start()
+        elif self.imitation:
+            logger.info("functions run in the local imitation of the Python worker, as asked")
+        else:
+            logger.warning(
+                "Python %d.%d: functions run in the local imitation of the Python worker (the "
+                "real one, azure-functions-runtime-v1, needs Python 3.13+, requirements-dev.txt)",
+                *sys.version_info[:2],
+            )
         clients = QueueClients(environment, app.host.queues.message_encoding)
         http: list[HttpFunction] = []
         for spec in app.functions:
@@ -91,13 +111,21 @@ class LocalHost:
             if kind not in ("httpTrigger", "queueTrigger"):
                 logger.warning("%s: %s is not supported by the local host", spec.name, kind)
                 continue
+            if spec.error:
+                # The host refuses such a function when indexing: it is never served.
+                logger.error("The '%s' function is in error: %s", spec.name, spec.error)
+                continue
             try:
-                function = Function.load(spec, self.root)
+                function = self._load(spec)
+            except WorkerError as error:
+                # As in Azure, one broken function does not stop the others; the worker's
+                # report (message and stack trace) is what the host logs.
+                logger.error("Worker failed to load function '%s': %s", spec.name, error)
+                http.extend(self._broken(spec, str(error)))
+                continue
             except Exception as error:
-                # As in Azure, one broken function does not stop the others.
                 logger.exception("%s failed to load", spec.name)
-                if kind == "httpTrigger":
-                    http.append(HttpFunction.describe(spec.name, spec.trigger, None, str(error)))
+                http.extend(self._broken(spec, str(error)))
                 continue
             if kind == "httpTrigger":
                 http.append(HttpFunction.from_function(function))
@@ -113,6 +141,18 @@ class LocalHost:
         for listener in self._listeners:
             listener.start()
         logger.info("local host serving %s on %s", self.root.name, self.url)
+
+    @staticmethod
+    def _broken(spec: FunctionSpec, error: str) -> list[HttpFunction]:
+        """A route that answers 500 for an HTTP function that did not load."""
+        if spec.trigger_type != "httpTrigger":
+            return []
+        return [HttpFunction.describe(spec.name, spec.trigger, None, error)]
+
+    def _load(self, spec: FunctionSpec) -> Invocable:
+        if self._worker is not None:
+            return self._worker.load(spec)
+        return Function.load(spec, self.root)
 
     def describe(self) -> list[str]:
         """One line per function, like the list Core Tools prints at start."""
@@ -135,6 +175,9 @@ class LocalHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         self._restore_settings()
         if self._owns_path:
             remove_from_path(self.root)

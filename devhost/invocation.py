@@ -11,17 +11,19 @@ import inspect
 import logging
 import threading
 import time
+import typing
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import azure.functions as func
 from azure.functions import _abc as func_abc
 
 from devhost.app import AppError, FunctionSpec
 from devhost.loader import load_entry_point
+from devhost.signature import check_signature
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +119,12 @@ class Outcome:
     outputs: Mapping[str, Any]
 
 
-def _signature(entry: Callable[..., Any]) -> inspect.Signature:
-    try:
-        return inspect.signature(entry, eval_str=True)
-    except (NameError, TypeError):
-        # An annotation that does not resolve only matters for str/bytes conversion.
-        return inspect.signature(entry)
+class Invocable(Protocol):
+    """What the host's triggers call: the imitation's `Function` or the worker's."""
+
+    spec: FunctionSpec
+
+    def invoke(self, trigger: Any, *, invocation_id: str | None = None) -> Outcome: ...
 
 
 class Function:
@@ -131,24 +133,17 @@ class Function:
     def __init__(self, spec: FunctionSpec, entry: Callable[..., Any]) -> None:
         self.spec = spec
         self.entry = entry
-        self.signature = _signature(entry)
         self.trigger_name = str(spec.trigger["name"])
         self._check_parameters()
+        self.signature = check_signature(spec, entry)
+        self.has_return = any(b["name"] == RETURN for b in spec.bindings)
+        self.trigger_annotation = typing.get_type_hints(entry).get(self.trigger_name)
 
     @classmethod
     def load(cls, spec: FunctionSpec, root: Path) -> Function:
         return cls(spec, load_entry_point(spec, root))
 
     def _check_parameters(self) -> None:
-        # The worker refuses a function whose parameters and bindings differ; so does this.
-        declared = {str(b["name"]) for b in self.spec.bindings} - {RETURN}
-        params = set(self.signature.parameters) - {"context"}
-        if declared - params:
-            missing = ", ".join(sorted(declared - params))
-            raise AppError(f"{self.spec.name}: bindings without a parameter: {missing}")
-        if params - declared:
-            extra = ", ".join(sorted(params - declared))
-            raise AppError(f"{self.spec.name}: parameters without a binding: {extra}")
         unsupported = [
             str(b["name"]) for b in self.spec.bindings
             if b.get("direction") == "in" and b is not self.spec.trigger
@@ -157,7 +152,7 @@ class Function:
             raise AppError(f"{self.spec.name}: input bindings are not supported: {unsupported}")
 
     def _convert_trigger(self, value: Any) -> Any:
-        annotation = self.signature.parameters[self.trigger_name].annotation
+        annotation = self.trigger_annotation
         if isinstance(value, func.QueueMessage) and annotation in (str, bytes):
             body = value.get_body()
             return body if annotation is bytes else body.decode("utf-8")
@@ -181,6 +176,9 @@ class Function:
             result = self.entry(**kwargs)
             if inspect.iscoroutine(result):
                 result = asyncio.run(result)
+            if result is not None and not self.has_return:
+                # The worker fails such an invocation: the value would have nowhere to go.
+                raise RuntimeError(f"{self.spec.name} has no $return binding but returned a value")
         except Exception:
             # The caller logs the exception itself, with what it does about it.
             logger.error(

@@ -25,7 +25,7 @@ from azure.storage.queue import QueueClient
 from azure.storage.queue import QueueMessage as StoredMessage
 
 from devhost.app import AppError, QueueOptions
-from devhost.invocation import Function, Outcome
+from devhost.invocation import Invocable, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class QueueClients:
                 self._clients[key] = client
             return self._clients[key]
 
-    def write_outputs(self, function: Function, outcome: Outcome) -> None:
+    def write_outputs(self, function: Invocable, outcome: Outcome) -> None:
         """Send what the function set on its queue output bindings (after it succeeded)."""
         for binding in function.spec.outputs:
             if binding.get("type") != "queue":
@@ -127,7 +127,7 @@ class QueueListener:
     """Polls one function's trigger queue and runs the function for each message."""
 
     def __init__(
-        self, function: Function, *, clients: QueueClients, options: QueueOptions
+        self, function: Invocable, *, clients: QueueClients, options: QueueOptions
     ) -> None:
         self.function = function
         self.clients = clients

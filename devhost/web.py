@@ -10,7 +10,7 @@ import hmac
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import azure.functions as func
 
 from devhost.cors import CorsPolicy
-from devhost.invocation import RETURN, Function
+from devhost.invocation import RETURN, Invocable
 from devhost.queues import QueueClients
 from devhost.routes import Route
 
@@ -33,7 +33,7 @@ _NEEDS_KEY = ("function", "admin", "system")
 class HttpFunction:
     """An HTTP-triggered function with its compiled route, methods and auth level."""
 
-    function: Function | None
+    function: Invocable | None
     name: str
     route: Route
     methods: frozenset[str]
@@ -41,12 +41,12 @@ class HttpFunction:
     load_error: str | None = None
 
     @classmethod
-    def from_function(cls, function: Function) -> HttpFunction:
+    def from_function(cls, function: Invocable) -> HttpFunction:
         return cls.describe(function.spec.name, function.spec.trigger, function)
 
     @classmethod
     def describe(
-        cls, name: str, trigger: Any, function: Function | None, load_error: str | None = None
+        cls, name: str, trigger: Any, function: Invocable | None, load_error: str | None = None
     ) -> HttpFunction:
         methods = trigger.get("methods") or _METHODS
         return cls(
@@ -58,6 +58,17 @@ class HttpFunction:
             auth_level=str(trigger.get("authLevel", "function")).lower(),
             load_error=load_error,
         )
+
+
+def _joined_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Request headers as the host passes them: a repeated header once, values joined by ", "
+    (two Authorization headers are then one malformed one, never the last)."""
+    joined: dict[str, tuple[str, str]] = {}
+    for name, value in items:
+        key = name.lower()
+        joined[key] = (joined[key][0], f"{joined[key][1]}, {value}") if key in joined else (
+            name, value)
+    return dict(joined.values())
 
 
 def _response_body(value: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -72,16 +83,6 @@ def _response_body(value: Any) -> tuple[int, list[tuple[str, str]], bytes]:
             "text/") else mimetype
         headers.append(("Content-Type", content_type))
     return value.status_code, headers, value.get_body() or b""
-
-
-def _joined_headers(items: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Repeated headers reach the worker as one, values joined by ", ", as the Functions host
-    passes them (two Authorization headers are then one malformed one, never the last)."""
-    headers: dict[str, str] = {}
-    for name, value in items:
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -115,13 +116,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            # Read to keep the connection usable, but, as the Functions host does for a body
+            # without Content-Length, the function gets an empty body.
             while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
+                self.rfile.read(size)
                 self.rfile.readline()
             while self.rfile.readline().strip():
                 pass  # trailers
-            return b"".join(chunks)
+            return b""
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
@@ -133,9 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
-        # Repeated query parameters reach the worker joined by commas, as the host does.
+        # Repeated query parameters reach the worker joined by commas, empty ones dropped,
+        # as the host does.
         query: dict[str, str] = {}
-        for name, value in parse_qsl(split.query, keep_blank_values=True):
+        for name, value in parse_qsl(split.query):
             query[name] = f"{query[name]},{value}" if name in query else value
         body = self._read_body()
         lowered = {name.lower(): value for name, value in self.headers.items()}

@@ -137,3 +137,12 @@ def app_env(
         yield settings
     finally:
         use_services(None)
+
+
+def pytest_report_header() -> str:
+    """Say which Python worker the local host tests use: the real one or the imitation."""
+    from devhost.worker import local_worker_python
+
+    worker = os.environ.get("DEVHOST_WORKER_PYTHON") or local_worker_python()
+    default = "azure-functions-runtime-v1" if local_worker_python() else "the imitation"
+    return f"local host: functions run by {default}; parity worker: {worker or 'none'}"

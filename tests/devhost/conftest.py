@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from devhost.cors import CorsPolicy
 from devhost.host import LocalHost
 from tests.devhost.apps import AppFolder
 
@@ -25,12 +25,12 @@ def start_host(
     started: list[LocalHost] = []
 
     def start(
-        app: AppFolder, settings: dict[str, str] | None = None, cors: CorsPolicy | None = None
+        app: AppFolder, settings: dict[str, str] | None = None, **options: Any
     ) -> LocalHost:
         host = LocalHost(
             app.root,
             {"AzureWebJobsStorage": azurite["AZURITE_CONNECTION_STRING"], **(settings or {})},
-            cors=cors,
+            **options,
         )
         host.start()
         started.append(host)

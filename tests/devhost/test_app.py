@@ -72,8 +72,8 @@ def test_app_module_name_follows_worker_rules(app: AppFolder) -> None:
     app.function("Init", [{"type": "httpTrigger", "direction": "in", "name": "req"}], "")
     loaded = {f.name: f for f in load_app(app.root).functions}
 
-    assert module_name(loaded["Pkg"], app.root.resolve()) == "Pkg.handler"
-    assert module_name(loaded["Init"], app.root.resolve()) == "Init"
+    assert module_name(loaded["Pkg"], app.root.resolve()) == "__app__.Pkg.handler"
+    assert module_name(loaded["Init"], app.root.resolve()) == "__app__.Init"
 
 
 def test_app_function_json_without_bindings_app_error(app: AppFolder) -> None:
@@ -82,3 +82,18 @@ def test_app_function_json_without_bindings_app_error(app: AppFolder) -> None:
 
     with pytest.raises(AppError, match=r"Bad/function\.json"):
         load_app(app.root)
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("req", True), ("$return", True), ("a" * 128, True), ("Out2", True), ("my_req", False),
+     ("1req", False), ("a" * 129, False), ("req\n", False), ("$other", False)],
+)
+def test_app_binding_name_host_rule_in_error_otherwise(
+    app: AppFolder, name: str, valid: bool
+) -> None:
+    app.function("Named", [{"type": "httpTrigger", "direction": "in", "name": name}], "")
+
+    (spec,) = load_app(app.root).functions
+
+    assert (spec.error is None) is valid

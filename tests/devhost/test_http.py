@@ -326,10 +326,12 @@ def test_http_repeated_response_headers_all_sent(app: AppFolder, start_host: Sta
     assert response.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
 
 
-def test_http_stop_removes_app_root_from_sys_path(app: AppFolder, start_host: StartHost) -> None:
+def test_http_imitation_appends_app_root_to_sys_path_and_stop_removes_it(
+    app: AppFolder, start_host: StartHost
+) -> None:
     app.http_function("Any", ECHO)
-    host = start_host(app)
-    assert str(app.root.resolve()) in sys.path
+    host = start_host(app, imitation=True)
+    assert sys.path[-1] == str(app.root.resolve())
 
     host.stop()
 
