@@ -1,6 +1,7 @@
 // The example web client: signs in at the development issuer, gets ACS tokens from the
-// service's POST /api/token (a cross-origin call: the functions allow this origin by CORS)
-// and chats through ACS with the official Chat SDK. Bundled by build.mjs (esbuild).
+// service's POST /api/token, chats through ACS with the official Chat SDK, and can sign the
+// user out everywhere or delete the account. Every call is cross-origin: the issuer, the
+// functions and ACS allow this origin by CORS. Bundled by build.mjs (esbuild).
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 
