@@ -138,8 +138,11 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        if self.command == "OPTIONS" and cors.applies(path):
-            return cors.preflight({name.lower(): value for name, value in self.headers.items()})
+        if self.command == "OPTIONS":
+            answer = cors.preflight(
+                path, {name.lower(): value for name, value in self.headers.items()})
+            if answer is not None:
+                return answer
         candidate, params = _find_route(self.command, path)
         fault = None
         if candidate.operation:

@@ -9,7 +9,9 @@ import pytest
 REGIONS = [
     ("examples/python/chat_app.py", "#", "service_tokens"),
     ("examples/python/chat_app.py", "#", "start_chat"),
+    ("examples/python/chat_app.py", "#", "sign_out"),
     ("examples/node/chat.mjs", "//", "service_tokens"),
+    ("examples/node/chat.mjs", "//", "sign_out"),
     ("examples/web/src/main.js", "//", "service_tokens"),
 ]
 
@@ -30,8 +32,9 @@ def test_readme_example_region_appears_verbatim(
     assert f"\n{_region(repo_root / path, comment, name)}\n```" in readme
 
 
-def test_readme_example_refresher_same_in_node_and_web(repo_root: Path) -> None:
-    node = _region(repo_root / "examples/node/chat.mjs", "//", "service_tokens")
-    web = _region(repo_root / "examples/web/src/main.js", "//", "service_tokens")
+@pytest.mark.parametrize("name", ["service_tokens", "sign_out"])
+def test_readme_example_region_same_in_node_and_web(repo_root: Path, name: str) -> None:
+    node = _region(repo_root / "examples/node/chat.mjs", "//", name)
+    web = _region(repo_root / "examples/web/src/main.js", "//", name)
 
     assert node == web

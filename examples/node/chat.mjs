@@ -2,10 +2,8 @@
 //
 // Settings come from the environment: FUNCTIONS_URL, ACS_ENDPOINT and AUTH_ISSUER (the local
 // issuer's development mint endpoint signs the users in). With the emulator, set
-// NODE_EXTRA_CA_CERTS to its CA file. The script prints one JSON line per event; before its
-// last chat call it prints {"event": "revoke", ...} and waits for a line on stdin, so a test
-// (or you) can revoke the user's tokens in between.
-import { createInterface } from "node:readline";
+// NODE_EXTRA_CA_CERTS to its CA file. The script prints one JSON line per event: the chat,
+// then what Alice's chat calls answer after she signs out everywhere and deletes her account.
 import { pathToFileURL } from "node:url";
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
@@ -42,6 +40,30 @@ export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token }
 }
 // [END service_tokens]
 
+// [START sign_out]
+/** Sign out everywhere: every ACS token the user holds stops working; the identity stays. */
+export async function signOutEverywhere(functionsUrl, signInToken) {
+  const response = await fetch(`${functionsUrl}/api/identities/me/revoke`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${signInToken}` },
+  });
+  if (response.status !== 204) {
+    throw new Error(`POST /api/identities/me/revoke answered ${response.status}`);
+  }
+}
+
+/** Delete my account: the user's ACS identity and the service's records of it (idempotent). */
+export async function deleteMyIdentity(functionsUrl, signInToken) {
+  const response = await fetch(`${functionsUrl}/api/identities/me`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${signInToken}` },
+  });
+  if (response.status !== 204) {
+    throw new Error(`DELETE /api/identities/me answered ${response.status}`);
+  }
+}
+// [END sign_out]
+
 function setting(name) {
   const value = process.env[name];
   if (!value) {
@@ -67,13 +89,14 @@ function emit(event) {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-async function nextLine() {
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    lines.close();
-    return line;
+/** The HTTP status a chat call answers: 200 when it works. */
+async function statusOf(call) {
+  try {
+    await call();
+    return 200;
+  } catch (error) {
+    return error.statusCode ?? -1;
   }
-  return "";
 }
 
 async function startChat(chat, topic, other, myName) {
@@ -105,6 +128,7 @@ async function main() {
   const bobSignIn = await signInAs(issuer, `node-bob-${suffix}`);
   const alice = serviceTokens(functionsUrl, async () => aliceSignIn);
   const bob = serviceTokens(functionsUrl, async () => bobSignIn);
+  const later = [];
   try {
     await Promise.all([alice.credential.getToken(), bob.credential.getToken()]);
     const aliceChat = new ChatClient(acsEndpoint, alice.credential);
@@ -134,19 +158,38 @@ async function main() {
       refreshes: { alice: alice.user.refreshes, bob: bob.user.refreshes },
     });
 
-    emit({ event: "revoke", user: alice.user.id });
-    await nextLine();
-    let status = 200;
-    try {
-      await alicesThread.getProperties();
-    } catch (error) {
-      status = error.statusCode ?? -1;
-    }
-    emit({ event: "afterRevoke", status });
+    // Alice signs out everywhere: the token her credential holds is refused from now on.
+    await signOutEverywhere(functionsUrl, aliceSignIn);
+    const afterSignOut = await statusOf(() => alicesThread.getProperties());
+    // Signed in again, a new credential gets a new token for the same identity, which works.
+    const again = serviceTokens(functionsUrl, async () => aliceSignIn);
+    later.push(again);
+    const againThread = new ChatClient(acsEndpoint, again.credential)
+      .getChatThreadClient(alicesThread.threadId);
+    const afterNewToken = await statusOf(() => againThread.getProperties());
+    // Alice deletes her account: her identity is gone, so even that newer token is refused.
+    await deleteMyIdentity(functionsUrl, aliceSignIn);
+    const afterDelete = await statusOf(() => againThread.getProperties());
+    // Should she come back, /api/token gives her a new, unrelated identity, which chats.
+    const back = serviceTokens(functionsUrl, async () => aliceSignIn);
+    later.push(back);
+    const { chatThread } = await new ChatClient(acsEndpoint, back.credential)
+      .createChatThread({ topic: "After delete" });
+    emit({
+      event: "lifecycle",
+      user: alice.user.id,
+      afterSignOut,
+      afterNewToken,
+      sameIdentity: again.user.id,
+      afterDelete,
+      newIdentity: back.user.id,
+      newThreadCreatedBy: chatThread.createdBy.communicationUserId,
+    });
   } finally {
     // Proactive refresh keeps a timer: dispose the credentials so the process can end.
-    alice.credential.dispose();
-    bob.credential.dispose();
+    for (const tokens of [alice, bob, ...later]) {
+      tokens.credential.dispose();
+    }
   }
 }
 

@@ -83,3 +83,25 @@ def start_chat(
         thread_client.send_message("Hello!", sender_display_name=my_name)
         return str(thread.id)
 # [END start_chat]
+
+
+# [START sign_out]
+def sign_out_everywhere(functions_url: str, sign_in_token: str) -> None:
+    """Revoke every ACS token the user holds, on every device; the identity stays."""
+    response = requests.post(
+        f"{functions_url.rstrip('/')}/api/identities/me/revoke",
+        headers={"Authorization": f"Bearer {sign_in_token}"},
+        timeout=30,
+    )
+    response.raise_for_status()  # 204
+
+
+def delete_my_identity(functions_url: str, sign_in_token: str) -> None:
+    """Delete the user's ACS identity and the service's records of it; safe to retry."""
+    response = requests.delete(
+        f"{functions_url.rstrip('/')}/api/identities/me",
+        headers={"Authorization": f"Bearer {sign_in_token}"},
+        timeout=30,
+    )
+    response.raise_for_status()  # 204, also when there was nothing to delete
+# [END sign_out]

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 from azure.communication.identity import CommunicationIdentityClient
 from azure.core.exceptions import ResourceExistsError
@@ -52,51 +51,19 @@ class WebRoot:
     def __init__(self, folder: Path, server: ThreadingHTTPServer) -> None:
         self.folder = folder
         self.origin = f"http://127.0.0.1:{server.server_address[1]}"
-        # Where the page signs in: see _WebRootHandler.do_POST.
-        self.issuer = f"{self.origin}{ISSUER_RELAY}"
-
-
-# The emulator answers CORS on its chat paths only, not on its OIDC issuer, so a browser
-# page cannot call the development mint endpoint itself. Until it does, the web root relays
-# POST {ISSUER_RELAY}/token to the issuer (same origin as the page, so no CORS is involved);
-# everything else the page calls (the functions, the Chat API) it calls cross-origin.
-ISSUER_RELAY = "/issuer-relay"
 
 
 class _WebRootHandler(SimpleHTTPRequestHandler):
-    issuer = ""
-    ca_bundle = ""
-
     def log_message(self, format: str, *args: Any) -> None:
         pass  # request lines would only clutter the test output
 
-    def do_POST(self) -> None:
-        if self.path != f"{ISSUER_RELAY}/token":
-            self.send_error(404)
-            return
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        answer = requests.post(
-            f"{self.issuer}/token", data=body, timeout=10, verify=self.ca_bundle,
-            headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
-        )
-        self.send_response(answer.status_code)
-        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        self.wfile.write(answer.content)
-
 
 @pytest.fixture(scope="package")
-def web_root(
-    emulator_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[WebRoot]:
-    """Serves a folder the browser test fills with the built web client."""
+def web_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebRoot]:
+    """Serves a folder the browser test fills with the built web client. Everything the page
+    calls (the issuer, the functions, the Chat API) it calls cross-origin."""
     folder = tmp_path_factory.mktemp("web")
-    handler = type("Handler", (_WebRootHandler,), {
-        "issuer": emulator_settings["AUTH_ISSUER"].rstrip("/"),
-        "ca_bundle": emulator_settings["REQUESTS_CA_BUNDLE"],
-    })
-    serve = functools.partial(handler, directory=str(folder))
+    serve = functools.partial(_WebRootHandler, directory=str(folder))
     server = ThreadingHTTPServer(("127.0.0.1", 0), serve)
     thread = threading.Thread(target=server.serve_forever, name="web-root", daemon=True)
     thread.start()

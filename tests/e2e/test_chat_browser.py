@@ -1,8 +1,9 @@
 """Browser end to end: the example web client (examples/web, bundled by esbuild) in headless
 Chromium, driven by selenium through Debian's chromedriver.
 
-The page is served from its own loopback origin, so its calls to the functions (`/api/token`)
-and to the emulator's Chat API are cross-origin and pass only if both answer CORS. Chromium
+The page is served from its own loopback origin, so its calls to the emulator's issuer (the
+development sign-in), to the functions (`/api/token`) and to the emulator's Chat API are all
+cross-origin and pass only if each answers CORS. Chromium
 trusts the emulator's certificate by its public key only
 (`--ignore-certificate-errors-spki-list`), not by ignoring certificate errors altogether.
 """
@@ -133,7 +134,7 @@ def test_chat_browser_two_users_sign_in_get_tokens_cross_origin_and_chat(
     query = urlencode({
         "functions": functions.url,
         "acs": emulator.settings["ACS_ENDPOINT"],
-        "issuer": web_root.issuer,
+        "issuer": emulator.settings["AUTH_ISSUER"],
     })
     url = f"{web_root.origin}/index.html?{query}"
     suffix = uuid.uuid4().hex[:8]
@@ -170,7 +171,64 @@ def test_chat_browser_two_users_sign_in_get_tokens_cross_origin_and_chat(
     threads = {t["id"]: t for t in emulator.http.get(
         f"{emulator.admin}/chat/threads", timeout=10).json()}
     assert set(threads[thread_id]["participants"]) == {alice, bob}
+    # Both signed in at the issuer itself, cross-origin (no relay in between).
+    assert emulator.counters()["oidc.mint"] == 2
     print(f"browser chat flow (build + two windows): {elapsed:.1f}s")
+
+
+def _refused_with(driver: WebDriver, button: str) -> str:
+    """Click a chat action that must fail; the HTTP status the page saw."""
+    _do(driver, button, "error: ")
+    return str(driver.find_element(By.ID, "status").get_attribute("data-code"))
+
+
+def test_chat_browser_sign_out_everywhere_then_delete_old_tokens_refused_401(
+    browser: WebDriver, functions: Functions, web_root: WebRoot, emulator: EmulatorClient,
+    repo_root: Path,
+) -> None:
+    _build(repo_root, web_root)
+    query = urlencode({
+        "functions": functions.url,
+        "acs": emulator.settings["ACS_ENDPOINT"],
+        "issuer": emulator.settings["AUTH_ISSUER"],
+    })
+    url = f"{web_root.origin}/index.html?{query}"
+    carol = _sign_in(browser, url, f"web-carol-{uuid.uuid4().hex[:8]}")
+    _type(browser, "other", carol)
+    _do(browser, "start", "thread ")
+    _type(browser, "message", "A note to self")
+    _do(browser, "send", "sent")
+
+    # The revoke route, called cross-origin with the sign-in token: this tab's token dies.
+    _do(browser, "signout", "signed out everywhere")
+    after_sign_out = _refused_with(browser, "refresh")
+    _do(browser, "signin", "signed in")  # a new credential: its refresher gets a new token
+    same_identity = str(browser.find_element(By.ID, "me").text)
+    _do(browser, "open", "thread ")  # the thread through the new credential
+    seen_again = _messages(browser)
+
+    _do(browser, "delete", "account deleted")
+    after_delete = _refused_with(browser, "refresh")  # even the token issued after sign-out
+    _do(browser, "signin", "signed in")
+    new_identity = str(browser.find_element(By.ID, "me").text)
+    _type(browser, "other", new_identity)
+    _do(browser, "start", "thread ")
+    _type(browser, "message", "Back again")
+    _do(browser, "send", "sent")
+    seen_by_new = _messages(browser)
+
+    assert after_sign_out == "401"
+    assert same_identity == carol
+    assert seen_again == [(carol, "A note to self")]
+    assert after_delete == "401"
+    assert new_identity.startswith("8:acs:") and new_identity != carol
+    assert seen_by_new == [(new_identity, "Back again")]
+    counters = emulator.counters()
+    assert counters["identity.revokeTokens"] == 1
+    assert counters["identity.delete"] == 1
+    states = {i["id"]: i["state"] for i in emulator.identities()}
+    assert states[carol] == "deleted"
+    assert states[new_identity] == "active"
 
 
 def test_chat_browser_origin_not_allowed_token_call_blocked_by_cors(
@@ -183,7 +241,7 @@ def test_chat_browser_origin_not_allowed_token_call_blocked_by_cors(
     query = urlencode({
         "functions": functions.url,
         "acs": emulator.settings["ACS_ENDPOINT"],
-        "issuer": f"{other_origin}{urlsplit(web_root.issuer).path}",
+        "issuer": emulator.settings["AUTH_ISSUER"],
     })
     browser.get(f"{other_origin}/index.html?{query}")
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "status").text == "ready")
@@ -192,8 +250,13 @@ def test_chat_browser_origin_not_allowed_token_call_blocked_by_cors(
     with pytest.raises(AssertionError, match="signin: error: Failed to fetch"):
         _do(browser, "signin", "signed in")
 
-    # The sign-in itself worked (same origin); only the cross-origin token call was refused.
+    # The sign-in itself worked (the issuer answers CORS to any loopback page); only the
+    # token call to the functions, which do not allow this origin, was refused.
     assert browser.find_element(By.ID, "me").text == ""
+    counters = emulator.counters()
+    assert counters["oidc.mint"] == 1
+    assert counters.get("identity.create", 0) == 0
+    assert counters.get("identity.issueToken", 0) == 0
 
 
 def test_chat_browser_missing_chromium_fails_with_install_hint(

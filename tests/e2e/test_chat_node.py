@@ -1,21 +1,18 @@
 """Node chat client end to end: examples/node/chat.mjs with @azure/communication-chat from the
 project's package.json, tokens from POST /api/token through its refresher, against the stack.
 
-The script prints JSON events; the test revokes the user's tokens when it asks, and checks the
-emulator's state through the ACS SDKs (not the script's word alone).
+The script prints JSON events, signing Alice out everywhere and deleting her account through the
+service's own routes; the test checks the emulator's state too (not the script's word alone).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import subprocess
-import threading
 import uuid
 from pathlib import Path
-from typing import Any
 
 from azure.communication.chat import (
     ChatClient,
@@ -40,34 +37,10 @@ def _node() -> str:
     return node
 
 
-class _Events:
-    """The script's stdout as a queue of JSON events, read on a thread."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def next(self, timeout: float = 90) -> dict[str, Any]:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty as error:
-            raise AssertionError("the Node script printed nothing in time") from error
-        event: dict[str, Any] = json.loads(line)
-        assert event["event"] != "error", event
-        return event
-
-
-def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
+def test_chat_node_example_two_users_chat_refresher_used_sign_out_and_delete_refused(
     functions: Functions, emulator: EmulatorClient, repo_root: Path,
     identity_admin: CommunicationIdentityClient,
 ) -> None:
-    node = _node()
     env = {
         **os.environ,
         "FUNCTIONS_URL": functions.url,
@@ -75,30 +48,13 @@ def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
         "AUTH_ISSUER": emulator.settings["AUTH_ISSUER"],
         "NODE_EXTRA_CA_CERTS": emulator.settings["REQUESTS_CA_BUNDLE"],
     }
-    process = subprocess.Popen(
-        [node, str(SCRIPT)], cwd=repo_root, env=env, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        events = _Events(process)
-        chatted = events.next()
-        revoke = events.next()
-        # Stands in for the service's own POST /api/identities/me/revoke until that route
-        # lands: the same ACS call, made with the emulator's key through the ACS SDK.
-        identity_admin.revoke_tokens(CommunicationUserIdentifier(revoke["user"]))
-        assert process.stdin is not None
-        process.stdin.write("revoked\n")
-        process.stdin.flush()
-        after = events.next()
-        assert process.wait(60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        stderr = process.stderr.read() if process.stderr else ""
-    alice, bob = chatted["alice"], chatted["bob"]
+    done = subprocess.run([_node(), str(SCRIPT)], cwd=repo_root, env=env, text=True,
+                          capture_output=True, timeout=120)
 
-    assert chatted["event"] == "chatted", stderr
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    chatted, lifecycle = (json.loads(line) for line in done.stdout.splitlines())
+    alice, bob = chatted["alice"], chatted["bob"]
+    assert chatted["event"] == "chatted"
     assert set(chatted["participants"]) == {alice, bob}
     assert chatted["messages"] == [
         {"sender": alice, "text": "Hello!"},
@@ -109,11 +65,22 @@ def test_chat_node_example_two_users_chat_refresher_used_revoked_call_refused(
     # Every token the SDK used came through the refresher, i.e. from the service.
     assert chatted["refreshes"]["alice"] >= 1
     assert chatted["refreshes"]["bob"] >= 1
-    assert revoke["user"] == alice
-    assert after == {"event": "afterRevoke", "status": 401}
-    # The emulator's own state: the identities the service created, and the thread as ACS
-    # holds it, read with a token for Bob issued after the revocation of Alice's.
-    assert {alice, bob} <= {i["id"] for i in emulator.identities()}
+    # Sign out everywhere, then delete, through the service's own routes.
+    assert lifecycle == {
+        "event": "lifecycle", "user": alice, "afterSignOut": 401, "afterNewToken": 200,
+        "sameIdentity": alice, "afterDelete": 401, "newIdentity": lifecycle["newIdentity"],
+        "newThreadCreatedBy": lifecycle["newIdentity"],
+    }
+    assert lifecycle["newIdentity"] not in (alice, bob)
+    # The emulator's own state: the service made one revoke and one delete call; Alice's
+    # first identity is gone and her new one is live; the threads are as ACS holds them,
+    # read with a token for Bob issued by the ACS SDK.
+    counters = emulator.counters()
+    assert counters["identity.revokeTokens"] == 1
+    assert counters["identity.delete"] == 1
+    states = {i["id"]: i["state"] for i in emulator.identities()}
+    assert states[alice] == "deleted"
+    assert states[bob] == states[lifecycle["newIdentity"]] == "active"
     threads = {t["id"]: t for t in emulator.http.get(
         f"{emulator.admin}/chat/threads", timeout=10).json()}
     assert {threads[t]["topic"] for t in chatted["threads"]} == {"Lunch", "Football"}

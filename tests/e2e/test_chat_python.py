@@ -17,13 +17,17 @@ from azure.communication.chat import (
     ChatClient,
     ChatMessageType,
     CommunicationTokenCredential,
-    CommunicationUserIdentifier,
 )
-from azure.communication.identity import CommunicationIdentityClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
-from examples.python.chat_app import ServiceTokens, chat_credential, start_chat
+from examples.python.chat_app import (
+    ServiceTokens,
+    chat_credential,
+    delete_my_identity,
+    sign_out_everywhere,
+    start_chat,
+)
 from shared.config.settings import TOKEN_MINUTES_MIN
 from tests.e2e.conftest import Functions, token_expiring_in
 from tests.support import EmulatorClient
@@ -126,19 +130,49 @@ def test_chat_python_token_near_expiry_refreshed_proactively_through_service(
     assert created.created_by.properties["id"] == alice.user_id
 
 
-def test_chat_python_after_revoke_next_chat_call_refused_401(
-    sign_in: SignIn, acs_endpoint: str, identity_admin: CommunicationIdentityClient
+def test_chat_python_after_sign_out_everywhere_next_chat_call_refused_401(
+    sign_in: SignIn, acs_endpoint: str, functions: Functions, emulator: EmulatorClient
 ) -> None:
     alice = sign_in("alice")
     with chat_credential(alice) as credential, ChatClient(acs_endpoint, credential) as chat:
         thread_id = chat.create_chat_thread("Before revoke").chat_thread.id
-        # Stands in for the service's own POST /api/identities/me/revoke until that route
-        # lands: the same ACS call, made here with the emulator's key through the ACS SDK.
-        identity_admin.revoke_tokens(CommunicationUserIdentifier(alice.user_id))
+        identity = alice.user_id
+        sign_out_everywhere(functions.url, alice.sign_in())
         with pytest.raises(HttpResponseError) as refused:
             chat.get_chat_thread_client(thread_id).get_properties()
 
     assert refused.value.status_code == 401
-    # A token the service issues after the revocation is accepted again.
+    # The service itself made the one ACS revoke call, for this user's identity.
+    assert emulator.counters()["identity.revokeTokens"] == 1
+    revoked = {i["id"]: i for i in emulator.identities()}[identity]
+    assert revoked["state"] == "active" and revoked["tokensRevokedAt"]
+    # A token the service issues after the revocation is accepted again, same identity.
     with chat_credential(alice) as credential, ChatClient(acs_endpoint, credential) as chat:
         assert chat.get_chat_thread_client(thread_id).get_properties().topic == "Before revoke"
+    assert alice.user_id == identity
+
+
+def test_chat_python_after_delete_old_token_refused_401_new_identity_chats(
+    sign_in: SignIn, acs_endpoint: str, functions: Functions, emulator: EmulatorClient
+) -> None:
+    alice, bob = sign_in("alice"), sign_in("bob")
+    bob.fetch()
+    with chat_credential(alice) as credential, ChatClient(acs_endpoint, credential) as chat:
+        thread_id = chat.create_chat_thread("Before delete").chat_thread.id
+        old_identity = alice.user_id
+        delete_my_identity(functions.url, alice.sign_in())
+        with pytest.raises(HttpResponseError) as refused:
+            chat.get_chat_thread_client(thread_id).get_properties()
+
+    assert refused.value.status_code == 401
+    assert emulator.counters()["identity.delete"] == 1
+    # The same sign-in gets a new, unrelated identity from /api/token, and it chats.
+    new_thread = start_chat(acs_endpoint, alice, "After delete", bob.user_id, "Alice")
+    states = {i["id"]: i["state"] for i in emulator.identities()}
+    with chat_credential(bob) as credential, ChatClient(acs_endpoint, credential) as chat:
+        seen_by_bob = _texts(chat.get_chat_thread_client(new_thread))
+
+    assert alice.user_id != old_identity
+    assert states[old_identity] == "deleted"
+    assert states[alice.user_id] == "active"
+    assert seen_by_bob == [(alice.user_id, "Hello!")]

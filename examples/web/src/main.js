@@ -1,6 +1,7 @@
 // The example web client: signs in at the development issuer, gets ACS tokens from the
-// service's POST /api/token (a cross-origin call: the functions allow this origin by CORS)
-// and chats through ACS with the official Chat SDK. Bundled by build.mjs (esbuild).
+// service's POST /api/token, chats through ACS with the official Chat SDK, and can sign the
+// user out everywhere or delete the account. Every call is cross-origin: the issuer, the
+// functions and ACS allow this origin by CORS. Bundled by build.mjs (esbuild).
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 
@@ -36,17 +37,42 @@ export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token }
 }
 // [END service_tokens]
 
+// [START sign_out]
+/** Sign out everywhere: every ACS token the user holds stops working; the identity stays. */
+export async function signOutEverywhere(functionsUrl, signInToken) {
+  const response = await fetch(`${functionsUrl}/api/identities/me/revoke`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${signInToken}` },
+  });
+  if (response.status !== 204) {
+    throw new Error(`POST /api/identities/me/revoke answered ${response.status}`);
+  }
+}
+
+/** Delete my account: the user's ACS identity and the service's records of it (idempotent). */
+export async function deleteMyIdentity(functionsUrl, signInToken) {
+  const response = await fetch(`${functionsUrl}/api/identities/me`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${signInToken}` },
+  });
+  if (response.status !== 204) {
+    throw new Error(`DELETE /api/identities/me answered ${response.status}`);
+  }
+}
+// [END sign_out]
+
 const settings = new URLSearchParams(window.location.search);
 const functionsUrl = (settings.get("functions") ?? "http://localhost:7071").replace(/\/+$/, "");
 const acsEndpoint = (settings.get("acs") ?? "").replace(/\/+$/, "");
 const issuer = (settings.get("issuer") ?? "").replace(/\/+$/, "");
 
 const $ = (id) => document.getElementById(id);
-const app = { tokens: null, chat: null, thread: null };
+const app = { appToken: "", tokens: null, chat: null, thread: null };
 
-function status(text, failed = false) {
+function status(text, failed = false, code = "") {
   $("status").textContent = text;
   $("status").className = failed ? "error" : "";
+  $("status").dataset.code = code;
 }
 
 /** Development sign-in: the local issuer mints an app-user token for `sub`. */
@@ -79,6 +105,7 @@ async function showMessages() {
 const actions = {
   async signin() {
     const appToken = await signInAs($("user").value);
+    app.appToken = appToken;
     app.tokens?.credential.dispose();
     app.tokens = serviceTokens(functionsUrl, async () => appToken);
     await app.tokens.credential.getToken();
@@ -112,6 +139,15 @@ const actions = {
     await showMessages();
     return "refreshed";
   },
+  // This device's credential still holds the revoked token: sign in again for a new one.
+  async signout() {
+    await signOutEverywhere(functionsUrl, app.appToken);
+    return "signed out everywhere";
+  },
+  async delete() {
+    await deleteMyIdentity(functionsUrl, app.appToken);
+    return "account deleted";
+  },
 };
 
 for (const [id, action] of Object.entries(actions)) {
@@ -120,7 +156,7 @@ for (const [id, action] of Object.entries(actions)) {
     try {
       status(await action());
     } catch (error) {
-      status(`error: ${error?.message ?? error}`, true);
+      status(`error: ${error?.message ?? error}`, true, String(error?.statusCode ?? ""));
     }
   });
 }
