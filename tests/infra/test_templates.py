@@ -14,6 +14,7 @@ import pytest
 import yaml
 from lark.exceptions import LarkError
 
+from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
 from tests.infra import templates as t
 from tests.infra.templates import RoleAssignment, Template
 
@@ -292,3 +293,37 @@ def test_main_parameters_from_azd_environment(infra_dir: Path, main: Template) -
     assert set(values) <= set(declared)
     assert without_default <= set(values)
     assert main["globals"]["scope"]["value"] == "subscription"
+
+
+def _repeated_decorators(template: Template) -> dict[str, list[str]]:
+    """Declarations carrying the same decorator twice: Bicep refuses them (BCP166), so such a
+    template parses here but fails `bicep build` and `azd up`."""
+    repeated = {}
+    for section in ("parameters", "variables", "resources", "modules", "outputs"):
+        for name, declaration in template.get(section, {}).items():
+            kinds = [d["type"] for d in declaration.get("decorators") or []]
+            twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+            if twice:
+                repeated[f"{section}.{name}"] = twice
+    return repeated
+
+
+def test_templates_no_decorator_repeated(templates: dict[str, Template]) -> None:
+    found = {file: repeated for file, template in templates.items()
+             if (repeated := _repeated_decorators(template))}
+
+    assert found == {}
+
+
+def test_templates_repeated_decorator_planted_detected() -> None:
+    planted = t.parse("@minValue(1)\n@maxValue(10)\n@minValue(1)\nparam count int = 2\n")
+
+    assert _repeated_decorators(planted) == {"parameters.count": ["min_value"]}
+
+
+def test_templates_sms_max_recipients_bounds_match_settings(main: Template) -> None:
+    decorators = main["parameters"]["smsMaxRecipients"]["decorators"]
+
+    bounds = [(d["type"], d["argument"]) for d in decorators if d["type"] != "description"]
+
+    assert bounds == [("min_value", 1), ("max_value", SMS_MAX_RECIPIENTS_LIMIT)]
