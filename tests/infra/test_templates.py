@@ -18,9 +18,6 @@ from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
 from tests.infra import templates as t
 from tests.infra.templates import RoleAssignment, Template
 
-# Settings the service reads on branches merging alongside this one; harmless once merged.
-PENDING_SETTINGS = {"AUTH_REQUIRED_SCOPE", "IDENTITY_ADMIN_ROLE"}
-PENDING_QUEUES = {"identity-events", "identity-events-deadletter", "identity-events-poison"}
 # The host's identity-based connection replaces the AzureWebJobsStorage connection string.
 HOST_STORAGE = {
     "AzureWebJobsStorage__credential",
@@ -69,7 +66,7 @@ def _resource(template: Template, resource_type: str) -> Template:
 def required_settings(repo_root: Path) -> set[str]:
     read = t.settings_read(repo_root / "shared" / "settings.py")
     # AzureWebJobsStorage is read only to refuse a key in it; Azure gets the identity form.
-    return (read - {"AzureWebJobsStorage"}) | PENDING_SETTINGS | HOST_STORAGE | TELEMETRY
+    return (read - {"AzureWebJobsStorage"}) | HOST_STORAGE | TELEMETRY
 
 
 def test_bicep_every_file_parses(infra_dir: Path) -> None:
@@ -153,7 +150,7 @@ def test_templates_every_table_and_queue_created(
     created = t.created_storage(main, templates["modules/storage.bicep"])
 
     assert t.table_names() <= created["tables"]
-    assert t.queue_names(repo_root) | PENDING_QUEUES <= created["queues"]
+    assert t.queue_names(repo_root) <= created["queues"]
     # The settings name the same tables the template creates.
     service = main["modules"]["api"]["config"]["params"]["serviceSettings"]
     assert {t.resolve(main, service["IDENTITY_TABLE_NAME"]),
