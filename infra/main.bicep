@@ -52,10 +52,8 @@ param smsSendRole string = 'Sms.Send'
 param identityAdminRole string = 'Identity.Admin'
 
 @minValue(1)
-@maxValue(10000)
-@description('Most recipients in one SMS request (SMS_MAX_RECIPIENTS).')
-@minValue(1)
 @maxValue(2000)
+@description('Most recipients in one SMS request (SMS_MAX_RECIPIENTS).')
 param smsMaxRecipients int = 1000
 
 @description('ACS send calls in flight at once for one SMS request (SMS_SEND_CONCURRENCY).')

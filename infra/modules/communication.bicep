@@ -13,7 +13,8 @@ param userPrincipalId string = ''
 // (https://learn.microsoft.com/azure/communication-services/quickstarts/identity/service-principal).
 // ACS is reported not to honour custom roles, and no narrower built-in role is documented for
 // these APIs; scoped to the one resource, it reaches nothing else. Its key-listing action
-// yields nothing usable: local auth is disabled below.
+// yields no working key while local auth is disabled below; it can also write (re-enable local
+// auth) and delete this resource, which README.md "Role assignments" says how to watch.
 var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 
 resource acs 'Microsoft.Communication/communicationServices@2025-09-01' = {

@@ -14,12 +14,10 @@ import pytest
 import yaml
 from lark.exceptions import LarkError
 
+from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
 from tests.infra import templates as t
 from tests.infra.templates import RoleAssignment, Template
 
-# Settings the service reads on branches merging alongside this one; harmless once merged.
-PENDING_SETTINGS = {"AUTH_REQUIRED_SCOPE", "IDENTITY_ADMIN_ROLE"}
-PENDING_QUEUES = {"identity-events", "identity-events-deadletter", "identity-events-poison"}
 # The host's identity-based connection replaces the AzureWebJobsStorage connection string.
 HOST_STORAGE = {
     "AzureWebJobsStorage__credential",
@@ -68,7 +66,7 @@ def _resource(template: Template, resource_type: str) -> Template:
 def required_settings(repo_root: Path) -> set[str]:
     read = t.settings_read(repo_root / "shared" / "config" / "settings.py")
     # AzureWebJobsStorage is read only to refuse a key in it; Azure gets the identity form.
-    return (read - {"AzureWebJobsStorage"}) | PENDING_SETTINGS | HOST_STORAGE | TELEMETRY
+    return (read - {"AzureWebJobsStorage"}) | HOST_STORAGE | TELEMETRY
 
 
 def test_bicep_every_file_parses(infra_dir: Path) -> None:
@@ -152,7 +150,7 @@ def test_templates_every_table_and_queue_created(
     created = t.created_storage(main, templates["modules/storage.bicep"])
 
     assert t.table_names() <= created["tables"]
-    assert t.queue_names(repo_root) | PENDING_QUEUES <= created["queues"]
+    assert t.queue_names(repo_root) <= created["queues"]
     # The settings name the same tables the template creates.
     service = main["modules"]["api"]["config"]["params"]["serviceSettings"]
     assert {t.resolve(main, service["IDENTITY_TABLE_NAME"]),
@@ -292,3 +290,37 @@ def test_main_parameters_from_azd_environment(infra_dir: Path, main: Template) -
     assert set(values) <= set(declared)
     assert without_default <= set(values)
     assert main["globals"]["scope"]["value"] == "subscription"
+
+
+def _repeated_decorators(template: Template) -> dict[str, list[str]]:
+    """Declarations carrying the same decorator twice: Bicep refuses them (BCP166), so such a
+    template parses here but fails `bicep build` and `azd up`."""
+    repeated = {}
+    for section in ("parameters", "variables", "resources", "modules", "outputs"):
+        for name, declaration in template.get(section, {}).items():
+            kinds = [d["type"] for d in declaration.get("decorators") or []]
+            twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+            if twice:
+                repeated[f"{section}.{name}"] = twice
+    return repeated
+
+
+def test_templates_no_decorator_repeated(templates: dict[str, Template]) -> None:
+    found = {file: repeated for file, template in templates.items()
+             if (repeated := _repeated_decorators(template))}
+
+    assert found == {}
+
+
+def test_templates_repeated_decorator_planted_detected() -> None:
+    planted = t.parse("@minValue(1)\n@maxValue(10)\n@minValue(1)\nparam count int = 2\n")
+
+    assert _repeated_decorators(planted) == {"parameters.count": ["min_value"]}
+
+
+def test_templates_sms_max_recipients_bounds_match_settings(main: Template) -> None:
+    decorators = main["parameters"]["smsMaxRecipients"]["decorators"]
+
+    bounds = [(d["type"], d["argument"]) for d in decorators if d["type"] != "description"]
+
+    assert bounds == [("min_value", 1), ("max_value", SMS_MAX_RECIPIENTS_LIMIT)]
