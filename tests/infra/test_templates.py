@@ -14,7 +14,7 @@ import pytest
 import yaml
 from lark.exceptions import LarkError
 
-from shared.settings import SMS_MAX_RECIPIENTS_LIMIT
+from shared.config.settings import SMS_MAX_RECIPIENTS_LIMIT
 from tests.infra import templates as t
 from tests.infra.templates import RoleAssignment, Template
 
