@@ -128,11 +128,6 @@ class Route:
             pattern += "/" + piece + re.escape(segment[position:])
         return f"^{pattern}/?$"
 
-    @property
-    def precedence(self) -> tuple[int, int]:
-        """Sort key: more literal segments first, then fewer catch-all parameters."""
-        return (-self.literal_segments, sum(p.catch_all for p in self.params))
-
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path.rstrip("/") or "")
         if not found:

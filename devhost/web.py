@@ -195,7 +195,10 @@ class HttpFrontServer(ThreadingHTTPServer):
         self.cors = cors
         self.outputs = outputs
         self.prefix = f"/{route_prefix}" if route_prefix else ""
-        self.functions = sorted(functions, key=lambda f: f.route.precedence)
+        # The Functions host tries routes in the order it registers functions, by name, with no
+        # "literal segments first" precedence (azure-functions-host#3153, #9876): a parameter
+        # route can shadow a literal one, so this stand-in does the same to show it locally.
+        self.functions = sorted(functions, key=lambda f: f.name.lower())
         self._thread: threading.Thread | None = None
 
     @property

@@ -115,7 +115,12 @@ class CallerAuthenticator:
             raise self._unavailable("The identity provider is misconfigured.")
         return str(jwks_uri)
 
-    def authenticate(self, authorization: str | None) -> Caller:
+    def authenticate(self, authorization: str | None, *, role: str | None = None) -> Caller:
+        """The caller, or Unauthenticated. With AUTH_REQUIRED_SCOPE set, a delegated (user)
+        token must carry it in `scp`; an application's own token (client credentials: no `scp`,
+        `sub` equal to `oid`) passes only where a `role` is required and it holds that role,
+        since app-only tokens carry `roles`, never `scp`. The role itself is checked by the
+        caller (403 when missing)."""
         token = _bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
@@ -136,11 +141,11 @@ class CallerAuthenticator:
             if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)
                                    or not math.isfinite(value)):
                 raise _rejected(f"{name} is not a number")
-        if self.required_scope is not None:
-            scp = claims.get("scp")
-            if not isinstance(scp, str) or self.required_scope not in scp.split(" "):
-                raise _rejected("required scope missing")
-        return _caller(claims)
+        caller = _caller(claims)
+        if self.required_scope is not None and not _scope_satisfied(
+                claims, self.required_scope, caller, role):
+            raise _rejected("required scope missing")
+        return caller
 
     def _verified_claims(self, token: str, key: IssuerKey, alg: str) -> dict[str, Any]:
         """The verification boundary: whatever PyJWT or the cryptography below it raises for
@@ -212,6 +217,18 @@ def _caller(claims: dict[str, Any]) -> Caller:
         subject=subject,
         roles=frozenset(r for r in roles if isinstance(r, str)),
     )
+
+
+def _scope_satisfied(claims: dict[str, Any], scope: str, caller: Caller, role: str | None
+                     ) -> bool:
+    scp = claims.get("scp")
+    if isinstance(scp, str):
+        return scope in scp.split(" ")
+    # An app-only access token: Entra ID sets `sub` to the application's object id (`oid`);
+    # a user's token has a pairwise `sub`, and an ID token carries no roles of this API.
+    app_only = scp is None and isinstance(claims.get("oid"), str) and \
+        claims.get("oid") == claims.get("sub")
+    return app_only and role is not None and role in caller.roles
 
 
 def _rejected(reason: str, exc: Exception | None = None) -> Unauthenticated:

@@ -56,16 +56,15 @@ class ApiRequest:
 
     def caller(self, *, role: str | None = None) -> Caller:
         """The authenticated caller; with `role`, one whose token carries that app role."""
-        caller = self.services.authenticator.authenticate(self.header("Authorization"))
+        caller = self.services.authenticator.authenticate(self.header("Authorization"),
+                                                          role=role)
         if role is not None:
             caller.require_role(role)
         return caller
 
     def admin(self) -> Caller:
         """An authenticated caller holding the identity admin role (401, then 403)."""
-        caller = self.caller()
-        caller.require_role(self.services.settings.identity_admin_role)
-        return caller
+        return self.caller(role=self.services.settings.identity_admin_role)
 
     def route(self, name: str) -> str | None:
         value = self.raw.route_params.get(name)

@@ -8,13 +8,13 @@ failure raises, so the host retries it (and after maxDequeueCount moves it to po
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import azure.functions as func
 
 from shared.edge.queue import dead_letter
+from shared.edge.strict_json import NotStrictJson, parse_json
 from shared.errors import FieldError, ValidationError
 from shared.identity.lifecycle import parse_user_key
 from shared.services import Services
@@ -27,9 +27,11 @@ ACTIONS = ("revoke", "delete")
 def parse_event(body: bytes) -> tuple[str, str]:
     """The message's action and user key; ValidationError names every problem."""
     try:
-        event: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValidationError("The message is not UTF-8 JSON.") from exc
+        # The same strict reader as the HTTP edge and sms-outbox: no duplicate keys (which
+        # "action" would count?), no NaN, no lone surrogates.
+        event: Any = parse_json(body)
+    except NotStrictJson as exc:
+        raise ValidationError("The message is not strict UTF-8 JSON.") from exc
     if not isinstance(event, dict):
         raise ValidationError("The message must be a JSON object.")
     problems = [FieldError(f"/{key}", "Unknown field.") for key in event

@@ -21,14 +21,15 @@ from shared.identity.map import IdentityMap
 logger = logging.getLogger(__name__)
 
 # As shared.auth.bearer takes a caller's subject: the claim's name, then its value (1..256).
-_USER_KEY = re.compile(r"^(oid|sub):(?=.*\S)[^\x00-\x1f\x7f]{1,256}$", re.DOTALL)
-# ACS user identities of a Communication Services resource (`8:acs:<resource>_<id>`).
-_ACS_USER_ID = re.compile(r"^8:acs:[A-Za-z0-9._\-]{1,200}$")
+_USER_KEY = re.compile(r"(oid|sub):(?=.*\S)[^\x00-\x1f\x7f]{1,256}", re.DOTALL)
+# ACS user identities of a Communication Services resource (`8:acs:<resource>_<id>`; in the
+# US government clouds `8:gcch-acs:` and `8:dod-acs:`).
+_ACS_USER_ID = re.compile(r"8:(?:acs|gcch-acs|dod-acs):[A-Za-z0-9._\-]{1,200}")
 
 
 def parse_user_key(raw: str | None) -> str:
     """A caller key as the service keeps it: `oid:<object id>` or `sub:<subject>`."""
-    if raw is None or not _USER_KEY.match(raw):
+    if raw is None or not _USER_KEY.fullmatch(raw):
         raise ValidationError(
             "The userKey must be 'oid:<object id>' or 'sub:<subject>' (1 to 256 characters "
             "after the prefix, no control characters), URL-encoded in the path."
@@ -37,7 +38,7 @@ def parse_user_key(raw: str | None) -> str:
 
 
 def parse_communication_user_id(raw: str | None) -> str:
-    if raw is None or not _ACS_USER_ID.match(raw):
+    if raw is None or not _ACS_USER_ID.fullmatch(raw):
         raise ValidationError(
             "The communicationUserId must be an ACS user identity, '8:acs:<resource>_<id>'."
         )

@@ -55,6 +55,10 @@ Prepare = Callable[[], Sequence[tuple[int, str]]]
 
 def _nothing_invalid() -> Sequence[tuple[int, str]]:
     return ()
+# A Table string property holds at most 64 KiB of UTF-16: 32K characters, a margin kept. One
+# page's results (100 x number, message id and an error cut to 200 characters) stay below it
+# only without ASCII escapes, which would make one non-ASCII character six.
+MAX_PROPERTY_CHARS = 30_000
 _ROWS_PER_WRITE = 99  # a Table transaction holds at most 100 operations, one is the head
 
 
@@ -155,8 +159,12 @@ class TableIdempotencyStore:
             "Fingerprint": fingerprint, "Generation": generation,
             "FirstSent": json.dumps(first_sent), "LeaseUntil": now + self._lease,
             "ExpiresAt": now + self._ttl,
-            "Invalid": json.dumps(list(invalid), separators=(",", ":")),
         }
+        positions = json.dumps(list(invalid), separators=(",", ":"), ensure_ascii=False)
+        if len(positions) <= MAX_PROPERTY_CHARS:
+            # Kept so a replay needs no parsing; a list too long for one property is left
+            # out, and a replay of this record then resolves the request again.
+            head["Invalid"] = positions
         if expired is None:
             try:
                 etag = client.create_entity(head)["etag"]
@@ -208,7 +216,7 @@ class TableIdempotencyStore:
         records = [claim.results[n].to_record() for n in page if n in claim.results]
         return {"PartitionKey": claim.partition, "RowKey": f"page{index:05d}",
                 "Generation": claim.generation,
-                "Results": json.dumps(records, separators=(",", ":"))}
+                "Results": json.dumps(records, separators=(",", ":"), ensure_ascii=False)}
 
     def extend_attempts(self, claim: Claim, attempts: int) -> None:
         """Fix the repeatabilityFirstSent of new attempts before anything is sent with them."""

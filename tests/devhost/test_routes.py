@@ -1,11 +1,14 @@
-"""Route templates: constraints, optional and catch-all parameters, precedence."""
+"""Route templates: constraints, optional and catch-all parameters, the lifecycle routes."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from devhost.app import AppError
 from devhost.routes import Route
+from devhost.services import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -39,21 +42,23 @@ def test_route_match_template_gives_expected_params(
     assert Route(template).match(path) == expected
 
 
-def test_route_literal_precedes_parameter_sorted_first() -> None:
-    routes = sorted([Route("items/{id}"), Route("items/new")], key=lambda r: r.precedence)
+def test_route_lifecycle_lookup_constraint_never_matches_me() -> None:
+    # The host tries routes by function name (IdentityLookup before MyIdentity), with no
+    # literal-first precedence: only the constraint keeps the lookup off `identities/me`.
+    lookup = Route(_route_of("IdentityLookup"))
 
-    assert [r.template for r in routes] == ["items/new", "items/{id}"]
+    assert lookup.match("/identities/me") is None
+    assert lookup.match("/identities/8:acs:x") == {"communicationUserId": "8:acs:x"}
+    assert Route(_route_of("MyIdentity")).match("/identities/me") == {}
 
 
-def test_route_lifecycle_literal_me_wins_over_identity_id_parameter() -> None:
-    routes = sorted([Route("identities/{communicationUserId}"), Route("identities/me"),
-                     Route("identities")], key=lambda r: r.precedence)
+def test_route_lookup_without_constraint_would_shadow_me() -> None:
+    assert Route("identities/{communicationUserId}").match("/identities/me") is not None
 
-    matching = [r.template for r in routes if r.match("/identities/me") is not None]
 
-    assert matching == ["identities/me", "identities/{communicationUserId}"]
-    assert [r.template for r in routes if r.match("/identities/8:acs:x") is not None] == [
-        "identities/{communicationUserId}"]
+def _route_of(function: str) -> str:
+    bindings = json.loads((REPO_ROOT / function / "function.json").read_text())["bindings"]
+    return str(next(b for b in bindings if b["type"] == "httpTrigger")["route"])
 
 
 def test_route_unknown_constraint_rejected_app_error() -> None:

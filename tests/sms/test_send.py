@@ -233,3 +233,21 @@ def test_send_replay_same_outcome_in_order_without_parsing_numbers(
     assert again.status_code == 207
     assert json_body(again) == json_body(first)
     assert len(emulator.sms()) == 151
+
+
+def test_send_many_unparseable_numbers_207_and_replay_without_positions(
+    send: SendCall, emulator: EmulatorClient, app_env: dict[str, str]
+) -> None:
+    """Where the invalid numbers stand is too long for one Table property here (1,000 numbers
+    of the documented shape that parse to nothing): the record leaves it out, and a replay
+    resolves the request again instead of failing."""
+    body = {"to": [f"+999 000 000 000 000 000 {i:04d}" for i in range(1000)],
+            "message": "never sent"}
+
+    first = send(body, key="many-invalid")
+    again = send(body, key="many-invalid")
+
+    assert first.status_code == again.status_code == 207
+    assert json_body(again) == json_body(first)
+    assert len(json_body(first)["results"]) == 1000
+    assert emulator.counters()["sms.send"] == 0

@@ -91,6 +91,11 @@ BAD_EVENTS: dict[str, tuple[bytes, list[str]]] = {
     "bad_user_key": (b'{"action": "delete", "userKey": "user-1"}', ["/userKey"]),
     "user_key_not_string": (b'{"action": "revoke", "userKey": 7}', ["/userKey"]),
     "unknown_field": (b'{"action": "delete", "userKey": "sub:user-1", "all": true}', ["/all"]),
+    # One strict reader for every queue: which "action" would a duplicate mean?
+    "duplicate_key": (b'{"action": "delete", "userKey": "sub:user-1", "action": "revoke"}', []),
+    "lone_surrogate": (b'{"action": "delete", "userKey": "sub:\\ud800"}', []),
+    "nan": (b'{"action": "delete", "userKey": "sub:user-1", "n": NaN}', []),
+    "trailing_newline": (b'{"action": "delete", "userKey": "sub:user-1\\n"}', ["/userKey"]),
 }
 
 

@@ -24,6 +24,7 @@ BAD_USER_KEYS = {
     "blank_value": "sub:   ",
     "too_long": "sub:" + "a" * 257,
     "control_character": "sub:user\n1",
+    "trailing_newline": "sub:user-1\n",
     "nul": "oid:a\x00b",
 }
 BAD_IDENTITY_IDS = {
@@ -35,6 +36,7 @@ BAD_IDENTITY_IDS = {
     "space": "8:acs:abc def",
     "too_long": "8:acs:" + "a" * 201,
     "percent_left_encoded": "8%3Aacs%3Aabc",
+    "trailing_newline": "8:acs:abc\n",
 }
 USER_ROUTES = ("get_user_identity", "delete_user_identity", "revoke_user_tokens")
 

@@ -199,3 +199,44 @@ def test_issue_token_id_token_refused_when_scope_required(
 
     assert IssueToken.main(http_request("POST", "token", token=id_token)).status_code == 401
     assert IssueToken.main(http_request("POST", "token", token=access)).status_code == 200
+
+
+@pytest.mark.parametrize(("claims", "role", "accepted"), [
+    # An application's own token (client credentials): no scp, sub == oid, the role held.
+    ({"oid": "app-1", "roles": ["Sms.Send"]}, "Sms.Send", True),
+    # The same token where no role is required (a user route): refused.
+    ({"oid": "app-1", "roles": ["Sms.Send"]}, None, False),
+    # A role route, but the token lacks that role: refused here (it would be a 403 anyway).
+    ({"oid": "app-1", "roles": ["Other"]}, "Sms.Send", False),
+    # A user's token without scp (an ID token's shape): sub differs from oid.
+    ({"oid": "user-oid", "roles": ["Sms.Send"]}, "Sms.Send", False),
+    # scp present but without the scope: refused even with the role.
+    ({"oid": "app-1", "roles": ["Sms.Send"], "scp": "other"}, "Sms.Send", False),
+])
+def test_authenticator_required_scope_app_only_token_on_role_routes_only(
+    claims: dict[str, object], role: str | None, accepted: bool, emulator: EmulatorClient,
+    emulator_settings: dict[str, str],
+) -> None:
+    authenticator = _authenticator(emulator_settings, required_scope="access_as_user")
+    sub = "app-1" if claims.get("oid") == "app-1" else "pairwise-sub"
+    token = f"Bearer {emulator.mint(sub, claims=claims)}"
+    if accepted:
+        assert authenticator.authenticate(token, role=role).subject == "oid:app-1"
+    else:
+        with pytest.raises(Unauthenticated):
+            authenticator.authenticate(token, role=role)
+
+
+def test_send_sms_backend_app_token_accepted_when_scope_required(
+    app_env: dict[str, str], emulator: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import SendSms
+    from shared.services import use_services
+
+    monkeypatch.setenv("AUTH_REQUIRED_SCOPE", "access_as_user")
+    use_services(None)
+    backend = emulator.mint("svc-oid", claims={"oid": "svc-oid"}, roles=["Sms.Send"])
+    body = {"to": "+14255550100", "message": "hello"}
+
+    assert SendSms.main(http_request("POST", "sms", token=backend, body=body)).status_code == 202
+    assert IssueToken.main(http_request("POST", "token", token=backend)).status_code == 401
