@@ -90,7 +90,8 @@ def test_routes_match_contract(repo_root: Path) -> None:
         "RevokeMyTokens": (["post"], "identities/me/revoke"),
         "UserIdentity": (["get", "delete"], "users/{userKey}/identity"),
         "RevokeUserTokens": (["post"], "users/{userKey}/identity/revoke"),
-        "IdentityLookup": (["get"], "identities/{communicationUserId}"),
+        # The constraint keeps it off identities/me: the host has no literal-first precedence.
+        "IdentityLookup": (["get"], "identities/{communicationUserId:minlength(3)}"),
     }
 
 

@@ -20,6 +20,10 @@ from shared.identity.map import IdentityMap
 
 logger = logging.getLogger(__name__)
 
+# Conditional removals of a mapping that still names the deleted identity but whose version
+# moved on (a concurrent read wrote its reverse record): tried again with the newer version.
+_REMOVE_TRIES = 3
+
 # As shared.auth.bearer takes a caller's subject: the claim's name, then its value (1..256).
 _USER_KEY = re.compile(r"(oid|sub):(?=.*\S)[^\x00-\x1f\x7f]{1,256}", re.DOTALL)
 # ACS user identities of a Communication Services resource (`8:acs:<resource>_<id>`; in the
@@ -87,9 +91,18 @@ class IdentityLifecycle:
         with suppress(IdentityGone):
             self._acs.delete_identity(entry.identity_id)
         self._identities.remove_reverse(entry.identity_id)
-        if not self._identities.remove(caller, entry):
-            logger.info("Delete: the mapping changed meanwhile (a concurrent request mapped "
-                        "a new identity); that one stays")
+        for _ in range(_REMOVE_TRIES):
+            if self._identities.remove(caller, entry):
+                break
+            # The row changed since it was read: a concurrent read repaired its reverse record
+            # (same identity, new version), or a concurrent request mapped a new identity.
+            latest = self._identities.entry(caller)
+            if latest is None or latest.identity_id != entry.identity_id:
+                logger.info("Delete: a concurrent request mapped a new identity; that one stays")
+                break
+            entry = latest
+        else:
+            logger.warning("Delete: the mapping kept changing; the next request heals it")
         logger.info("Deleted a caller's identity and mapping")
         return True
 
