@@ -22,7 +22,7 @@ from shared.clients.credential import build_credential
 from shared.clients.tables import LazyTable, build_service_client
 from shared.clients.telemetry import configure_telemetry
 from shared.clients.token_cache import SingleFlightCredential
-from shared.clients.transport import build_transport
+from shared.clients.transport import build_transport, ca_bundle
 from shared.config.settings import Settings
 from shared.identity.lifecycle import IdentityLifecycle
 from shared.identity.map import TableIdentityMap
@@ -95,7 +95,7 @@ class Services:
 
 def _ssl_context() -> ssl.SSLContext:
     # Honour the same CA bundle override azure-core's transport honours (a local CA in dev).
-    return ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE") or None)
+    return ssl.create_default_context(cafile=ca_bundle(os.environ))
 
 
 _lock = threading.Lock()

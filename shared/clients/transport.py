@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import urllib.request
 from collections.abc import Mapping
 
 import requests
@@ -30,6 +29,16 @@ MAX_POOL_SIZE = 256
 POOLED_HOSTS = 8
 
 
+# What requests reads for proxies (either case); NO_PROXY alone configures none.
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                    "all_proxy")
+
+
+def ca_bundle(environ: Mapping[str, str]) -> str | None:
+    """The CA bundle override requests honours (a local CA in development), if any."""
+    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+
+
 def pool_size(environ: Mapping[str, str]) -> int:
     raw = environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "").strip()
     try:
@@ -44,7 +53,7 @@ def build_transport(environ: Mapping[str, str] | None = None) -> RequestsTranspo
     it lives as long as the worker process)."""
     env = os.environ if environ is None else environ
     session = requests.Session()
-    proxied = any(scheme != "no" for scheme in urllib.request.getproxies_environment())
+    proxied = any(env.get(name) for name in _PROXY_VARIABLES)
     session.trust_env = proxied
     if proxied:
         logger.info("A proxy is configured: HTTP settings are read from the environment per call")
@@ -54,5 +63,5 @@ def build_transport(environ: Mapping[str, str] | None = None) -> RequestsTranspo
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # With trust_env off, requests no longer reads the CA bundle override itself.
-    verify: bool | str = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
+    verify: bool | str = ca_bundle(env) or True
     return RequestsTransport(session=session, session_owner=False, connection_verify=verify)

@@ -40,13 +40,20 @@ class CountingCredential:
 def test_single_flight_concurrent_first_calls_one_fetch() -> None:
     now = [1000.0]
     inner = CountingCredential(now)
-    inner.release.clear()  # the first fetch hangs until every thread has been started
     credential = SingleFlightCredential(inner, clock=lambda: now[0])
+    arrived = threading.Semaphore(0)
     tokens: list[str] = []
-    threads = [threading.Thread(target=lambda: tokens.append(credential.get_token(SCOPE).token))
-               for _ in range(32)]
+
+    def first_call() -> None:
+        arrived.release()
+        tokens.append(credential.get_token(SCOPE).token)
+
+    inner.release.clear()  # the one fetch hangs until all 32 threads are inside get_token
+    threads = [threading.Thread(target=first_call) for _ in range(32)]
     for thread in threads:
         thread.start()
+    for _ in threads:
+        assert arrived.acquire(timeout=10)
     inner.release.set()
     for thread in threads:
         thread.join()

@@ -43,7 +43,7 @@ def test_build_transport_with_proxy_keeps_environment(monkeypatch: pytest.Monkey
     _no_proxies(monkeypatch)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
 
-    transport = build_transport({})
+    transport = build_transport({"HTTPS_PROXY": "http://proxy.example:3128"})
 
     assert transport.session is not None and transport.session.trust_env is True
     assert transport.connection_config.verify is True
