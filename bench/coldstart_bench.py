@@ -18,9 +18,10 @@ from typing import Any
 
 import IssueToken
 from bench.stack import Figure, local_stack, report
+from devhost.direct import http_request
+from emulator.client import EmulatorClient
 from shared.identity.map import ROW_KEY, partition_key
 from shared.services import get_services
-from tests.support import EmulatorClient, http_request
 
 ROOT = Path(__file__).resolve().parents[1]
 

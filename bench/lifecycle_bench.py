@@ -25,12 +25,13 @@ import RevokeMyTokens
 import RevokeUserTokens
 import UserIdentity
 from bench.stack import local_stack
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.clients.tables import LazyTable
 from shared.identity.lifecycle import IdentityLifecycle
 from shared.identity.map import TableIdentityMap
 from shared.identity.tokens import TokenService
 from shared.services import Services, get_services, use_services
-from tests.support import EmulatorClient, http_request, json_body
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,12 @@ from typing import Any
 
 import SendSms
 from bench.stack import Figure, interleaved, local_stack, report, timed
+from devhost.direct import http_request
+from emulator.client import EmulatorClient
 from shared.config.settings import Settings
 from shared.services import Services, get_services, use_services
 from shared.sms.client import MAX_PER_CALL, Outgoing, SmsClient, SmsContent
 from shared.sms.records import rfc1123
-from tests.support import EmulatorClient, http_request
 
 RECIPIENTS = [f"+1425555{i:04d}" for i in range(1000)]
 MESSAGE = "Your order has shipped."

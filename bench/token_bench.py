@@ -24,10 +24,11 @@ import IssueToken
 from bench.baselines import PlainClient, response_json, tutorial_handler
 from bench.sdk_handler import SdkHandler
 from bench.stack import Figure, interleaved, local_stack, report
+from devhost.direct import http_request
+from emulator.client import EmulatorClient
 from shared.config.settings import Settings
 from shared.identity.map import ROW_KEY, partition_key
 from shared.services import Services, get_services, use_services
-from tests.support import EmulatorClient, http_request
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at (\S+)")
 
 
-class ServiceError(RuntimeError):
+class ServiceStartError(RuntimeError):
     """A local service did not start; the message says why and where its log is."""
 
 
@@ -75,10 +75,10 @@ def _spawn(name: str, argv: list[str], workdir: Path, env: Mapping[str, str] | N
     return Service(name=name, process=process, log_path=log_path)
 
 
-def _fail(service: Service, reason: str) -> ServiceError:
+def _fail(service: Service, reason: str) -> ServiceStartError:
     service.stop()
     tail = _log_tail(service.log_path)
-    return ServiceError(f"{service.name} {reason}; log {service.log_path}:\n{tail}")
+    return ServiceStartError(f"{service.name} {reason}; log {service.log_path}:\n{tail}")
 
 
 def start_emulator(
@@ -123,7 +123,7 @@ def start_azurite(
 ) -> Service:
     """Start Azurite from the project's own npm install, in memory, telemetry off."""
     if not AZURITE_BIN.exists():
-        raise ServiceError(f"Azurite is not installed at {AZURITE_BIN}: run `make install`.")
+        raise ServiceStartError(f"Azurite is not installed at {AZURITE_BIN}: run `make install`.")
     argv = [
         str(AZURITE_BIN), "--silent", "--inMemoryPersistence", "--disableTelemetry",
         "--skipApiVersionCheck",

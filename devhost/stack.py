@@ -29,7 +29,7 @@ import requests
 from devhost.__main__ import KEY_VARIABLE
 from devhost.parent import ParentWatch
 from devhost.quickstart import app_settings, host_section, render
-from devhost.services import REPO_ROOT, Service, ServiceError, start_azurite, start_emulator
+from devhost.services import REPO_ROOT, Service, ServiceStartError, start_azurite, start_emulator
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except Stopped as stop:
         logger.info("stopped on %s", stop)
         return 0
-    except (StackError, ServiceError) as error:
+    except (StackError, ServiceStartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,7 @@ from emulator import chat_input
 from emulator.chat_auth import MANAGE_PARTICIPANTS, MANAGE_THREADS, ChatUser
 from emulator.chat_state import CreateRecord, Participant, Thread, now_ms, user_identifier
 from emulator.context import Context
-from emulator.web import AcsError, Handler, Request, Response, Route, route
+from emulator.web import AcsError, Request, Response, Route, RouteHandler, route
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ def remove_participant(ctx: Context, request: Request, params: Mapping[str, str]
     return Response(204)
 
 
-def chat_route(method: str, path: str, handler: Handler, operation: str) -> Route:
+def chat_route(method: str, path: str, handler: RouteHandler, operation: str) -> Route:
     """A Chat route: user access tokens, api-version 2024-03-07."""
     return route(method, path, handler, operation, API_VERSIONS, user_token=True)
 

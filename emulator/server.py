@@ -73,7 +73,7 @@ def _fault_response(status: int, retry_after: int | None) -> AcsError:
                     f"Fault injected by the emulator (status {status}).", headers=headers)
 
 
-class Handler(BaseHTTPRequestHandler):
+class RequestHandler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, so several requests may pass through."""
 
     protocol_version = "HTTP/1.1"
@@ -228,7 +228,7 @@ class EmulatorServer(ThreadingHTTPServer):
                  ssl_context: ssl.SSLContext) -> None:
         self.address_family = family
         self.ssl_context = ssl_context
-        super().__init__(address, Handler)
+        super().__init__(address, RequestHandler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(HANDSHAKE_TIMEOUT)
@@ -238,7 +238,7 @@ class EmulatorServer(ThreadingHTTPServer):
             logger.debug("TLS handshake failed from %s: %s", client_address, error)
             return
         try:
-            Handler(tls, client_address, self)
+            RequestHandler(tls, client_address, self)
         finally:
             tls.close()
 

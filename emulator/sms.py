@@ -18,9 +18,9 @@ from emulator.context import Context
 from emulator.state import RepeatRecord
 from emulator.web import (
     AcsError,
-    Handler,
     Request,
     Response,
+    RouteHandler,
     route,
     status_code_name,
     trace_id,
@@ -200,7 +200,7 @@ def _send_one(ctx: Context, sender: str, recipient: dict[str, Any], message: str
     return item
 
 
-def _opt_out(kind: str) -> Handler:
+def _opt_out(kind: str) -> RouteHandler:
     def handle(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
         body = request.json_object()
         sender = _sender(ctx, body)

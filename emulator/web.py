@@ -115,7 +115,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[["Context", Request, Mapping[str, str]], Response]
+RouteHandler = Callable[["Context", Request, Mapping[str, str]], Response]
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Route:
 
     method: str
     pattern: re.Pattern[str]
-    handler: Handler
+    handler: RouteHandler
     operation: str | None = None
     api_versions: frozenset[str] = frozenset()
     user_token: bool = False
@@ -135,7 +135,7 @@ class Route:
 def route(
     method: str,
     path: str,
-    handler: Handler,
+    handler: RouteHandler,
     operation: str | None = None,
     api_versions: frozenset[str] = frozenset(),
     *,

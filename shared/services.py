@@ -57,7 +57,7 @@ class Services:
         self.transport = transport or build_transport()
         self.acs = AcsClient(settings.acs_endpoint, self.credential,
                              retry_seconds=settings.acs_retry_seconds, transport=self.transport)
-        self.tables = build_service_client(settings.identity_table, self.credential,
+        self.tables = build_service_client(settings.table_endpoint, self.credential,
                                            transport=self.transport)
         self.authenticator = CallerAuthenticator(
             settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context(),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from devhost.services import Service, start_azurite, start_emulator
+from emulator.client import EmulatorClient
 from shared.services import use_services
-from tests.support import EmulatorClient
 
 # A JWT (app-user, managed identity or ACS user token) anywhere in a log line is a leak.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")

@@ -117,7 +117,7 @@ def test_settings_azurite_development_account_accepted_on_loopback() -> None:
     settings = Settings.from_env(
         {**VALID, "IDENTITY_TABLE_ENDPOINT": AZURITE, "AzureWebJobsStorage": AZURITE}
     )
-    assert settings.identity_table == AZURITE
+    assert settings.table_endpoint == AZURITE
 
 
 def test_settings_azurite_key_on_remote_host_refused() -> None:
@@ -135,8 +135,8 @@ def test_create_identity_misconfigured_app_500_generic_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import CreateIdentity
+    from devhost.direct import http_request, json_body
     from shared.services import use_services
-    from tests.support import http_request, json_body
 
     for name in VALID:
         monkeypatch.delenv(name, raising=False)

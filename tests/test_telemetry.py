@@ -34,7 +34,7 @@ settings = Settings(
     acs_endpoint="https://example.communication.azure.com",
     auth_issuer="https://login.microsoftonline.com/tenant/v2.0",
     auth_audiences=("api://example",),
-    identity_table="https://example.table.core.windows.net",
+    table_endpoint="https://example.table.core.windows.net",
 )
 services = Services.build(settings)
 report = {"distro_loaded": "azure.monitor.opentelemetry" in sys.modules}

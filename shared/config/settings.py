@@ -73,7 +73,7 @@ class Settings:
     acs_endpoint: str
     auth_issuer: str
     auth_audiences: tuple[str, ...]
-    identity_table: str
+    table_endpoint: str
     azure_client_id: str | None = None
     auth_required_scope: str | None = None
     token_scopes: frozenset[str] = frozenset({"chat", "voip"})
@@ -206,7 +206,7 @@ class _Reader:
             acs_endpoint=acs,
             auth_issuer=issuer,
             auth_audiences=audiences,
-            identity_table=table,
+            table_endpoint=table,
             azure_client_id=client_id,
             auth_required_scope=self._parse(
                 "AUTH_REQUIRED_SCOPE", None, _scope_name,

@@ -20,8 +20,8 @@ import requests
 
 from devhost.quickstart import EXAMPLE_WEB_ORIGINS, app_settings, render
 from devhost.stack import write_local_settings
+from emulator.client import EmulatorClient
 from tests.devhost.apps import wait_for
-from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(

@@ -26,8 +26,8 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from devhost.__main__ import KEY_VARIABLE
+from emulator.client import EmulatorClient
 from tests.devhost.apps import wait_for
-from tests.support import EmulatorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

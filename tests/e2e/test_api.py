@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from devhost.app import load_app
+from emulator.client import EmulatorClient
 from tests.e2e.conftest import Functions
 from tests.e2e.openapi_check import check_response
-from tests.support import EmulatorClient
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

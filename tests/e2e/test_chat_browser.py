@@ -30,8 +30,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from emulator.client import EmulatorClient
 from tests.e2e.conftest import Functions, WebRoot
-from tests.support import EmulatorClient
 
 INSTALL_HINT = (
     "the browser test needs Debian's chromium and chromedriver: run `make test` as root "

@@ -22,10 +22,10 @@ from azure.communication.chat import (
 )
 from azure.communication.identity import CommunicationIdentityClient, CommunicationTokenScope
 
+from emulator.client import EmulatorClient
 from examples.python.chat_app import ServiceTokens
 from shared.config.settings import TOKEN_MINUTES_MIN
 from tests.e2e.conftest import Functions, token_expiring_in
-from tests.support import EmulatorClient
 
 SCRIPT = Path("examples") / "node" / "chat.mjs"
 REFRESH_DRIVER = Path("tests") / "e2e" / "node_refresh.mjs"

@@ -21,6 +21,7 @@ from azure.communication.chat import (
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
+from emulator.client import EmulatorClient
 from examples.python.chat_app import (
     ServiceTokens,
     chat_credential,
@@ -30,7 +31,6 @@ from examples.python.chat_app import (
 )
 from shared.config.settings import TOKEN_MINUTES_MIN
 from tests.e2e.conftest import Functions, token_expiring_in
-from tests.support import EmulatorClient
 
 SignIn = Callable[..., ServiceTokens]
 

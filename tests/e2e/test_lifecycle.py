@@ -14,10 +14,10 @@ import requests
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
+from emulator.client import EmulatorClient
 from tests.devhost.apps import wait_for
 from tests.e2e.conftest import Functions
 from tests.e2e.openapi_check import check_response
-from tests.support import EmulatorClient
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ from referencing.jsonschema import DRAFT202012
 import CreateIdentity
 import IssueToken
 import SendSms
-from tests.support import EmulatorClient, http_request, json_body
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 
 _SPEC_URI = "urn:openapi"
 ENTRY: dict[str, tuple[str, Callable[[func.HttpRequest], func.HttpResponse]]] = {

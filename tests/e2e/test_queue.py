@@ -7,9 +7,9 @@ import json
 
 from azure.storage.queue import QueueClient
 
+from emulator.client import EmulatorClient
 from tests.devhost.apps import wait_for
 from tests.e2e.conftest import Functions
-from tests.support import EmulatorClient
 
 
 def _put(client: QueueClient, body: bytes) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp
 from tests.emulator.chat_http import ChatHttp
 from tests.emulator.spec_schemas import SpecSchemas
-from tests.support import EmulatorClient
 
 
 @pytest.fixture

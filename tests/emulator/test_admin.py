@@ -11,8 +11,8 @@ from azure.communication.sms import SmsClient
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ManagedIdentityCredential
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, identity_path
-from tests.support import EmulatorClient
 
 
 def _send_sms(acs: AcsHttp) -> Any:

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, rfc1123
-from tests.support import EmulatorClient
 
 
 def _refused(response: object, status: int = 401) -> dict[str, str]:

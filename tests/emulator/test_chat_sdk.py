@@ -19,8 +19,8 @@ from azure.communication.identity import CommunicationIdentityClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+from emulator.client import EmulatorClient
 from tests.emulator.chat_http import ChatHttp
-from tests.support import EmulatorClient
 
 
 @pytest.fixture

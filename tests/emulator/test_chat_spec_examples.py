@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import identity_path
 from tests.emulator.chat_http import ChatHttp, User, thread_url
 from tests.emulator.spec_schemas import SpecSchemas
-from tests.support import EmulatorClient
 
 CHAT = "Chat/stable/2024-03-07/communicationserviceschat.json"
 EXAMPLES = "Chat/stable/2024-03-07/examples"

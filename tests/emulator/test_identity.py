@@ -9,8 +9,8 @@ from typing import Any
 import jwt
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, identity_path
-from tests.support import EmulatorClient
 
 
 @pytest.mark.parametrize("version", ["2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"])

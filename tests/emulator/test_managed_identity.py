@@ -9,7 +9,7 @@ import jwt
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from tests.support import EmulatorClient
+from emulator.client import EmulatorClient
 
 
 def _get(emulator: EmulatorClient, params: dict[str, str], headers: dict[str, str]

@@ -9,7 +9,7 @@ import jwt
 import pytest
 import requests
 
-from tests.support import EmulatorClient
+from emulator.client import EmulatorClient
 
 
 def _get(emulator: EmulatorClient, path: str) -> dict[str, Any]:

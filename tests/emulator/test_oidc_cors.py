@@ -7,7 +7,7 @@ import jwt
 import pytest
 import requests
 
-from tests.support import EmulatorClient
+from emulator.client import EmulatorClient
 
 PAGE = "http://127.0.0.1:8080"
 METADATA = ["/.well-known/openid-configuration", "/jwks"]

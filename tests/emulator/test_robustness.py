@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, identity_path
-from tests.support import EmulatorClient
 
 
 def _assert_client_error(response: Any, status: int | None = None) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp
-from tests.support import EmulatorClient
 
 CREDENTIALS = ["connection_string", "managed_identity"]
 

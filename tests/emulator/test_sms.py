@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, rfc1123
-from tests.support import EmulatorClient
 
 TO = "+14255550123"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from azure.communication.sms import SmsClient
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, rfc1123
-from tests.support import EmulatorClient
 
 NUMBERS = [f"+1425555{i:04d}" for i in range(4)]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from emulator.client import EmulatorClient
 from tests.emulator.acs_http import AcsHttp, identity_path, rfc1123
 from tests.emulator.spec_schemas import SpecSchemas
-from tests.support import EmulatorClient
 
 IDENTITY = "Identity/stable/2023-10-01/CommunicationIdentity.json"
 SMS_2021 = "Sms/stable/2021-03-07/communicationservicessms.json"

@@ -10,9 +10,10 @@ import pytest
 
 import SendSms
 import SmsOutbox
+from devhost.direct import http_request
+from emulator.client import EmulatorClient
 from shared.services import use_services
 from tests.sms.support import Output, queue_message
-from tests.support import EmulatorClient, http_request
 
 SendCall = Callable[..., func.HttpResponse]
 DeliverCall = Callable[..., Output]

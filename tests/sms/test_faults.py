@@ -6,12 +6,13 @@ import socket
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.config.settings import parse_connection_string
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
-from tests.support import EmulatorClient, json_body
 
 BODY = {"to": numbers(2), "message": "fault test"}
 

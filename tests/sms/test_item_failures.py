@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.sms.queue import QUEUE_SCOPE
 from shared.sms.records import INVALID_NUMBER, Claim
@@ -19,7 +21,6 @@ from shared.sms.request import caller_scope
 from shared.sms.store import TableIdempotencyStore
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
-from tests.support import EmulatorClient, json_body
 
 RETRYABLE = [(503, "ServiceUnavailable"), (429, "TooManyRequests")]
 # Valid to phonenumbers' parse, but not an assigned range: the service never sends it.

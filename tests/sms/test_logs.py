@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from tests.sms.conftest import DeliverCall, SendCall
-from tests.support import EmulatorClient
 
 MESSAGE = "Secret code 918273 for Ada"
 RECIPIENTS = ["+1 425 555 0177", "+442071838750", "+1425555017"]

@@ -8,12 +8,13 @@ import json
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.sms.test_retry_later import _heads
-from tests.support import EmulatorClient, json_body
 
 BODY = {"to": numbers(3), "message": "once"}
 

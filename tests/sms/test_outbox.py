@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from emulator.client import EmulatorClient
 from shared.clients.tables import LazyTable, build_service_client
 from shared.config.settings import Settings
 from shared.errors import Conflict, UpstreamUnavailable
@@ -19,7 +20,6 @@ from shared.sms.request import SmsRequest
 from shared.sms.store import LEASE, RECORD_TTL, Clock, TableIdempotencyStore, utc_now
 from tests.sms.conftest import DeliverCall
 from tests.sms.support import numbers, sent_to
-from tests.support import EmulatorClient
 
 BODY = {"to": numbers(3), "message": "Your parcel is on its way"}
 
@@ -32,7 +32,7 @@ def _ago(delta: dt.timedelta) -> Clock:
 def _store(app_env: dict[str, str], **options: Any) -> TableIdempotencyStore:
     """A second handle on the function app's idempotency table, as another worker has."""
     settings = Settings.from_env()
-    service = build_service_client(settings.identity_table, get_services().credential)
+    service = build_service_client(settings.table_endpoint, get_services().credential)
     return TableIdempotencyStore(LazyTable(service, settings.idempotency_table_name), **options)
 
 
@@ -84,7 +84,7 @@ def test_outbox_delivered_three_times_with_crash_one_sms_per_recipient(
 
 def _end_lease(app_env: dict[str, str], key: str) -> None:
     settings = Settings.from_env()
-    service = build_service_client(settings.identity_table, get_services().credential)
+    service = build_service_client(settings.table_endpoint, get_services().credential)
     service.get_table_client(settings.idempotency_table_name).update_entity({
         "PartitionKey": TableIdempotencyStore.partition(QUEUE_SCOPE, key), "RowKey": "head",
         "LeaseUntil": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),

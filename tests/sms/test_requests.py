@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.services import get_services, use_services
 from shared.sms.request import SmsRequest, caller_scope
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers
-from tests.support import EmulatorClient, json_body
 
 
 def _nothing_sent(emulator: EmulatorClient) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.clients.tables import LazyTable, build_service_client
 from shared.config.settings import Settings
 from shared.errors import UpstreamUnavailable
@@ -27,14 +29,13 @@ from shared.sms.request import SmsRequest
 from shared.sms.store import LEASE, TableIdempotencyStore, utc_now
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
-from tests.support import EmulatorClient, json_body
 
 BODY = {"to": numbers(250), "message": "later"}
 
 
 def _heads(app_env: dict[str, str]) -> Any:
     settings = Settings.from_env()
-    service = build_service_client(settings.identity_table, get_services().credential)
+    service = build_service_client(settings.table_endpoint, get_services().credential)
     table = service.get_table_client(settings.idempotency_table_name)
     return table, list(table.query_entities("RowKey eq 'head'"))
 
@@ -184,7 +185,7 @@ def test_outbox_call_failed_after_dead_try_keeps_ids(
     """A try that died holding the record may have sent under attempt 0; a later failed call
     must not move those recipients to a new attempt (that could send them twice)."""
     settings = Settings.from_env()
-    service = build_service_client(settings.identity_table, get_services().credential)
+    service = build_service_client(settings.table_endpoint, get_services().credential)
     # A worker that held the record a lease ago and died: its clock is that far behind.
     dead = TableIdempotencyStore(LazyTable(service, settings.idempotency_table_name),
                                  clock=lambda: utc_now() - LEASE - dt.timedelta(seconds=1))

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.sms.client import SmsClient
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers, sent_to
-from tests.support import EmulatorClient, json_body
 
 
 def test_send_one_recipient_accepted_202(send: SendCall, emulator: EmulatorClient) -> None:

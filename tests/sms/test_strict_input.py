@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from devhost.direct import json_body
+from emulator.client import EmulatorClient
 from shared.config.settings import Settings
 from shared.edge.strict_json import parse_json
 from shared.errors import ValidationError
 from shared.sms.request import SmsRequest, parse_idempotency_key
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers
-from tests.support import EmulatorClient, json_body
 
 LONE = "\ud800"
 # Raw JSON bodies: json.dumps escapes a lone surrogate as \ud800, valid JSON syntax.

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from azure.data.tables import TableServiceClient
 
+from emulator.client import EmulatorClient
 from shared.identity.map import REVERSE_ROW_KEY, ROW_KEY
-from tests.support import EmulatorClient
 
 
 @pytest.fixture

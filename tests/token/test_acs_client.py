@@ -14,9 +14,9 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ManagedIdentityCredential
 
+from emulator.client import EmulatorClient
 from shared.clients.acs import AcsClient
 from shared.errors import IdentityGone, UpstreamError, UpstreamUnavailable
-from tests.support import EmulatorClient
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 
 import CreateIdentity
 import IssueToken
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.edge.http import MAX_BODY_BYTES
-from tests.support import EmulatorClient, http_request, json_body
 
 JSON = {"Content-Type": "application/json"}
 

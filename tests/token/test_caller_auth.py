@@ -17,9 +17,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import IssueToken
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.auth.bearer import CallerAuthenticator
 from shared.errors import Unauthenticated
-from tests.support import EmulatorClient, http_request, json_body
+from tests.token.claims import good_claims
 
 
 def _b64(data: bytes) -> str:
@@ -28,16 +30,6 @@ def _b64(data: bytes) -> str:
 
 def _unsigned(header: dict[str, object], claims: dict[str, object]) -> str:
     return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}."
-
-
-def _good_claims(emulator: EmulatorClient, **overrides: object) -> dict[str, object]:
-    now = int(time.time())
-    claims: dict[str, object] = {
-        "iss": emulator.settings["AUTH_ISSUER"], "sub": "attacker", "iat": now, "nbf": now,
-        "exp": now + 600, "aud": emulator.settings["AUTH_AUDIENCE"],
-    }
-    claims.update(overrides)
-    return claims
 
 
 def _emulator_kid(emulator: EmulatorClient) -> str:
@@ -62,13 +54,13 @@ ATTACKS: dict[str, Callable[[EmulatorClient], str | None]] = {
     "no_token": lambda e: None,
     "wrong_scheme": lambda e: f"Basic {base64.b64encode(b'user:pass').decode()}",
     "malformed": lambda e: "Bearer not-a-jwt",
-    "alg_none": lambda e: "Bearer " + _unsigned({"alg": "none", "typ": "JWT"}, _good_claims(e)),
+    "alg_none": lambda e: "Bearer " + _unsigned({"alg": "none", "typ": "JWT"}, good_claims(e)),
     "hs256_with_issuer_public_key": lambda e: "Bearer " + _hs256_forgery(e),
     "unknown_kid": lambda e: "Bearer " + jwt.encode(
-        _good_claims(e), _foreign_key(), algorithm="RS256", headers={"kid": "no-such-key"}
+        good_claims(e), _foreign_key(), algorithm="RS256", headers={"kid": "no-such-key"}
     ),
     "key_of_another_issuer_same_kid": lambda e: "Bearer " + jwt.encode(
-        _good_claims(e), _foreign_key(), algorithm="RS256", headers={"kid": _emulator_kid(e)}
+        good_claims(e), _foreign_key(), algorithm="RS256", headers={"kid": _emulator_kid(e)}
     ),
     "bad_signature": lambda e: "Bearer " + _tamper_signature(e.mint("user-1")),
     "tampered_claims": lambda e: "Bearer " + _tamper_claims(e.mint("user-1")),
@@ -94,7 +86,7 @@ def _hs256_forgery(emulator: EmulatorClient) -> str:
     # the token by hand with the issuer's public key as the HMAC secret.
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": _emulator_kid(emulator)})
                   .encode())
-    payload = _b64(json.dumps(_good_claims(emulator)).encode())
+    payload = _b64(json.dumps(good_claims(emulator)).encode())
     signature = hmac.new(_issuer_public_pem(emulator), f"{header}.{payload}".encode(),
                          hashlib.sha256).digest()
     return f"{header}.{payload}.{_b64(signature)}"

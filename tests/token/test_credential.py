@@ -12,9 +12,9 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
+from emulator.client import EmulatorClient
 from shared.clients.acs import ACS_SCOPE
 from shared.clients.credential import build_credential
-from tests.support import EmulatorClient
 
 
 def test_build_credential_platform_identity_endpoint_managed_identity(

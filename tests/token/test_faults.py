@@ -10,8 +10,9 @@ import pytest
 
 import CreateIdentity
 import IssueToken
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.services import use_services
-from tests.support import EmulatorClient, http_request, json_body
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import pytest
 
 import IdentityEvents
 import IssueToken
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
 from tests.sms.support import Output, queue_message
-from tests.support import EmulatorClient, http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]
 

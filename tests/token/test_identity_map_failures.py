@@ -9,9 +9,10 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 import IssueToken
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.identity.map import TableIdentityMap
-from tests.support import EmulatorClient, http_request, json_body
 
 
 def test_issue_token_identity_table_deleted_recreated_and_served(

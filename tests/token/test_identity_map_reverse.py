@@ -9,6 +9,7 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 import IdentityLookup
 import IssueToken
+from devhost.direct import http_request, json_body
 from shared.auth.caller import Caller
 from shared.clients.tables import LazyTable, build_service_client
 from shared.identity.map import (
@@ -19,7 +20,6 @@ from shared.identity.map import (
     reverse_key,
 )
 from shared.services import get_services
-from tests.support import http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]
 ORPHAN = "8:acs:00000000-0000-0000-0000-000000000000_left-by-a-crash"
@@ -67,7 +67,7 @@ def test_identity_map_owner_stale_reverse_record_removed_once_old(
     caller = services.authenticator.authenticate(f"Bearer {user_token}")
     _leave_reverse_record(azurite, app_env["IDENTITY_TABLE_NAME"], partition_key(caller))
     # The same table, with "old" meaning any age, so the test need not wait minutes.
-    tables = build_service_client(services.settings.identity_table, services.credential)
+    tables = build_service_client(services.settings.table_endpoint, services.credential)
     identities = TableIdentityMap(LazyTable(tables, app_env["IDENTITY_TABLE_NAME"]),
                                   stale_after=dt.timedelta(0))
 

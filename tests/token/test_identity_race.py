@@ -9,7 +9,8 @@ import pytest
 
 import CreateIdentity
 import IssueToken
-from tests.support import EmulatorClient, http_request, json_body
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 
 CONCURRENCY = 12
 

@@ -12,8 +12,9 @@ import IdentityLookup
 import IssueToken
 import RevokeUserTokens
 import UserIdentity
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.services import use_services
-from tests.support import EmulatorClient, http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]
 Main = Callable[[func.HttpRequest], func.HttpResponse]

@@ -10,7 +10,8 @@ import pytest
 import IssueToken
 import MyIdentity
 import RevokeMyTokens
-from tests.support import EmulatorClient, http_request, json_body
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from tests.token.test_lifecycle_admin import ADMIN_ROUTES, call
 
 Rows = Callable[[], list[dict[str, object]]]

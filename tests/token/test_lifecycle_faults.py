@@ -12,10 +12,11 @@ import pytest
 import IssueToken
 import MyIdentity
 import RevokeMyTokens
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.identity.map import TableIdentityMap
 from shared.services import use_services
-from tests.support import EmulatorClient, http_request, json_body
 from tests.token.test_faults import _assert_clean_503, _closed_port
 from tests.token.test_lifecycle_admin import call
 

@@ -10,8 +10,9 @@ import CreateIdentity
 import IssueToken
 import MyIdentity
 import RevokeMyTokens
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.identity.map import reverse_key
-from tests.support import EmulatorClient, http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]
 

@@ -19,8 +19,9 @@ import CreateIdentity
 import IdentityLookup
 import IssueToken
 import MyIdentity
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 from shared.identity.map import reverse_key
-from tests.support import EmulatorClient, http_request, json_body
 
 Rows = Callable[[], list[dict[str, object]]]
 ROUNDS = 4

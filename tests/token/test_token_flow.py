@@ -11,7 +11,8 @@ import pytest
 
 import CreateIdentity
 import IssueToken
-from tests.support import EmulatorClient, http_request, json_body
+from devhost.direct import http_request, json_body
+from emulator.client import EmulatorClient
 
 
 def _claims(token: str) -> dict[str, object]:

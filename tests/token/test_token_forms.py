@@ -12,10 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import IssueToken
+from devhost.direct import http_request
+from emulator.client import EmulatorClient
 from shared.auth.bearer import CallerAuthenticator
 from shared.config.settings import Settings
 from shared.errors import Unauthenticated
-from tests.support import EmulatorClient, http_request
+from tests.token.claims import good_claims
 
 
 class FakeClock:
@@ -37,16 +39,6 @@ def _authenticator(settings: dict[str, str], clock: FakeClock | None = None,
     )
 
 
-def _claims(emulator: EmulatorClient, **overrides: object) -> dict[str, object]:
-    now = int(time.time())
-    claims: dict[str, object] = {
-        "iss": emulator.settings["AUTH_ISSUER"], "sub": "attacker", "iat": now, "nbf": now,
-        "exp": now + 600, "aud": emulator.settings["AUTH_AUDIENCE"],
-    }
-    claims.update(overrides)
-    return claims
-
-
 _CURVES = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
 
 
@@ -56,7 +48,7 @@ def test_issue_token_ec_token_with_issuer_rsa_kid_401_one_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     kid = jwt.get_unverified_header(emulator.mint("x"))["kid"]
-    forged = jwt.encode(_claims(emulator), ec.generate_private_key(_CURVES[alg]),
+    forged = jwt.encode(good_claims(emulator), ec.generate_private_key(_CURVES[alg]),
                         algorithm=alg, headers={"kid": kid})
     caplog.set_level(logging.INFO)
     caplog.clear()
@@ -129,7 +121,7 @@ def test_authenticator_unknown_kid_flood_one_fetch_per_interval(
     clock = FakeClock()
     authenticator = _authenticator(emulator_settings, clock)
     kid = "no-such-key"
-    forged = jwt.encode(_claims(emulator), ec.generate_private_key(ec.SECP256R1()),
+    forged = jwt.encode(good_claims(emulator), ec.generate_private_key(ec.SECP256R1()),
                         algorithm="ES256", headers={"kid": kid})
     for interval in range(3):
         for _ in range(50):

@@ -15,7 +15,7 @@ from shared.sms.records import uuid5_url
 from shared.sms.request import SmsRequest, region_and_validity
 
 SETTINGS = Settings(acs_endpoint="https://acs.example", auth_issuer="https://issuer.example",
-                    auth_audiences=("api",), identity_table="https://t.example")
+                    auth_audiences=("api",), table_endpoint="https://t.example")
 
 
 def _samples() -> list[phonenumbers.PhoneNumber]:

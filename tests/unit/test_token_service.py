@@ -17,7 +17,7 @@ from tests.unit.transport import FakeTransport, StaticCredential
 
 CALLER = Caller(issuer="https://issuer.example", subject="sub:alice", roles=frozenset())
 SETTINGS = Settings(acs_endpoint="https://acs.example", auth_issuer="https://issuer.example",
-                    auth_audiences=("api",), identity_table="https://t.example")
+                    auth_audiences=("api",), table_endpoint="https://t.example")
 
 
 class FakeAcs:

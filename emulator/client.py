@@ -1,12 +1,13 @@
-"""Test-side client for the emulator's admin API and OIDC mint endpoint."""
+"""A client for a running emulator, from the settings it published: its admin API (outbox,
+identities, counters, faults, resets) and the development mint endpoint of its issuer. Tests,
+benchmarks and scripts use it; the service never does.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
-import azure.functions as func
 import requests
 
 
@@ -87,34 +88,3 @@ class EmulatorClient:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
-
-
-def http_request(
-    method: str,
-    route: str,
-    *,
-    body: Any = None,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-    raw: bytes | None = None,
-    route_params: dict[str, str] | None = None,
-) -> func.HttpRequest:
-    """A request as the Functions host hands it to `main` (JSON body unless `raw`)."""
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers.setdefault("Authorization", f"Bearer {token}")
-    if raw is None and body is not None:
-        raw = json.dumps(body).encode()
-        all_headers.setdefault("Content-Type", "application/json")
-    return func.HttpRequest(
-        method=method,
-        url=f"http://localhost:7071/api/{route}",
-        headers=all_headers,
-        params={},
-        route_params=route_params or {},
-        body=raw or b"",
-    )
-
-
-def json_body(response: func.HttpResponse) -> Any:
-    return json.loads(response.get_body())
