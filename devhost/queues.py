@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -224,8 +224,3 @@ class QueueListener:
                 )
             return
         self.queue.delete_message(message)
-
-
-def bodies_of(messages: Iterable[StoredMessage], encoding: str = "base64") -> list[bytes]:
-    """Decoded bodies of stored messages; for tools and tests that peek at queues."""
-    return [decode(m.content, encoding) for m in messages]
