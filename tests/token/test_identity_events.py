@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 import IdentityEvents
-import IssueToken
-from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
 from tests.sms.support import Output, queue_message
+from tests.token.issue import issue_token
 
 Rows = Callable[[], list[dict[str, object]]]
 
@@ -25,17 +24,10 @@ def _deliver(body: Any, *, id: str = "event-1", dequeue_count: int = 1) -> Outpu
     return out
 
 
-def _token(user_token: str) -> dict[str, str]:
-    response = IssueToken.main(http_request("POST", "token", token=user_token))
-    assert response.status_code == 200
-    body: dict[str, str] = json_body(response)
-    return body
-
-
 def test_identity_event_revoke_old_token_refused_identity_kept(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str, mapped_rows: Rows
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
 
     out = _deliver({"action": "revoke", "userKey": "sub:user-1"})
 
@@ -48,7 +40,7 @@ def test_identity_event_delete_identity_and_rows_gone(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows, reverse_rows: Rows,
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
 
     out = _deliver({"action": "delete", "userKey": "sub:user-1"})
 
@@ -62,7 +54,7 @@ def test_identity_event_delete_identity_and_rows_gone(
 def test_identity_event_redelivered_harmless(
     action: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
     event = {"action": action, "userKey": "sub:user-1"}
 
     first = _deliver(event)
@@ -104,7 +96,7 @@ BAD_EVENTS: dict[str, tuple[bytes, list[str]]] = {
 def test_identity_event_invalid_dead_lettered_nothing_changed(
     case: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
     raw, pointers = BAD_EVENTS[case]
 
     out = _deliver(raw, id=f"bad-{case}")
@@ -123,7 +115,7 @@ def test_identity_event_acs_down_raises_for_host_retry_then_redelivery_deletes(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     monkeypatch: pytest.MonkeyPatch, mapped_rows: Rows,
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
     monkeypatch.setenv("ACS_RETRY_SECONDS", "1")
     use_services(None)
     emulator.fault("identity.delete", 503, count=100)

@@ -9,12 +9,12 @@ import azure.functions as func
 import pytest
 
 import IdentityLookup
-import IssueToken
 import RevokeUserTokens
 import UserIdentity
 from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
 from shared.services import use_services
+from tests.token.issue import issue_token
 
 Rows = Callable[[], list[dict[str, object]]]
 Main = Callable[[func.HttpRequest], func.HttpResponse]
@@ -34,17 +34,10 @@ def call(case: str, value: str, token: str | None, **extra: Any) -> func.HttpRes
                              **extra))
 
 
-def _token(user_token: str) -> dict[str, str]:
-    response = IssueToken.main(http_request("POST", "token", token=user_token))
-    assert response.status_code == 200
-    body: dict[str, str] = json_body(response)
-    return body
-
-
 def test_user_identity_admin_get_by_sub_key_200(
     app_env: dict[str, str], user_token: str, admin_token: str
 ) -> None:
-    identity = _token(user_token)["communicationUserId"]
+    identity = issue_token(user_token)["communicationUserId"]
 
     response = call("get_user_identity", "sub:user-1", admin_token)
 
@@ -57,7 +50,7 @@ def test_user_identity_admin_get_by_oid_key_200(
 ) -> None:
     # Entra ID tokens carry `oid`: the service keys such users by it, not by `sub`.
     entra_user = emulator.mint("pairwise-sub", claims={"oid": "0f5c2a3e-oid"})
-    identity = _token(entra_user)["communicationUserId"]
+    identity = issue_token(entra_user)["communicationUserId"]
 
     found = call("get_user_identity", "oid:0f5c2a3e-oid", admin_token)
     by_sub = call("get_user_identity", "sub:pairwise-sub", admin_token)
@@ -77,20 +70,20 @@ def test_user_identity_admin_get_unknown_user_404(
 def test_revoke_user_tokens_admin_old_token_refused_204(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str, admin_token: str
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
 
     response = call("revoke_user_tokens", "sub:user-1", admin_token)
 
     assert response.status_code == 204
     assert emulator.verify_token(before["token"])["reason"] == "revoked"
-    assert emulator.verify_token(_token(user_token)["token"]) == {"valid": True}
+    assert emulator.verify_token(issue_token(user_token)["token"]) == {"valid": True}
 
 
 def test_user_identity_admin_delete_identity_gone_lookup_404(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str, admin_token: str,
     mapped_rows: Rows, reverse_rows: Rows,
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
     identity = before["communicationUserId"]
 
     response = call("delete_user_identity", "sub:user-1", admin_token)
@@ -105,7 +98,7 @@ def test_user_identity_admin_delete_identity_gone_lookup_404(
 def test_identity_lookup_admin_gives_user_key_and_issuer(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str, admin_token: str
 ) -> None:
-    identity = _token(user_token)["communicationUserId"]
+    identity = issue_token(user_token)["communicationUserId"]
 
     response = call("lookup_identity", identity, admin_token)
 
@@ -127,7 +120,7 @@ def test_admin_route_user_token_without_role_403_no_side_effect(
     case: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows,
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
     value = before["communicationUserId"] if case == "lookup_identity" else "sub:user-1"
     calls = emulator.counters()
 
@@ -155,7 +148,7 @@ def test_admin_route_other_role_403_configured_role_200(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str, admin_token: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
     monkeypatch.setenv("IDENTITY_ADMIN_ROLE", "Accounts.Offboard")
     use_services(None)
     offboarder = emulator.mint("offboarder", roles=["Accounts.Offboard"])
@@ -167,7 +160,7 @@ def test_admin_route_other_role_403_configured_role_200(
 def test_admin_route_token_of_other_issuer_audience_401(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
     wrong_audience = emulator.mint("admin", roles=["Identity.Admin"], aud="api://other")
 
     assert call("get_user_identity", "sub:user-1", wrong_audience).status_code == 401

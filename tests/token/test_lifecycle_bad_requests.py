@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import azure.functions as func
 import pytest
 
-import IssueToken
 import MyIdentity
 import RevokeMyTokens
 from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
+from tests.token.issue import issue_token
 from tests.token.test_lifecycle_admin import ADMIN_ROUTES, call
 
 Rows = Callable[[], list[dict[str, object]]]
@@ -42,50 +43,49 @@ BAD_IDENTITY_IDS = {
 USER_ROUTES = ("get_user_identity", "delete_user_identity", "revoke_user_tokens")
 
 
-def _seed(user_token: str) -> dict[str, str]:
-    response = IssueToken.main(http_request("POST", "token", token=user_token))
-    assert response.status_code == 200
-    body: dict[str, str] = json_body(response)
-    return body
+@dataclass(frozen=True)
+class Seeded:
+    """A user's identity and live token, an admin's token, then the emulator's counters."""
+
+    emulator: EmulatorClient
+    issued: dict[str, str]
+    admin_token: str
+    counters: dict[str, int]
+
+    def assert_400_unchanged(self, response: func.HttpResponse) -> None:
+        assert response.status_code == 400
+        assert response.mimetype == "application/problem+json"
+        body = json_body(response)
+        assert body["status"] == 400 and body["detail"]
+        assert "Traceback" not in response.get_body().decode()
+        assert self.emulator.counters() == self.counters
+        assert self.emulator.verify_token(self.issued["token"]) == {"valid": True}
 
 
-def _assert_400_unchanged(response: func.HttpResponse, emulator: EmulatorClient,
-                          counters: dict[str, int], token: str) -> None:
-    assert response.status_code == 400
-    assert response.mimetype == "application/problem+json"
-    body = json_body(response)
-    assert body["status"] == 400 and body["detail"]
-    assert "Traceback" not in response.get_body().decode()
-    assert emulator.counters() == counters
-    assert emulator.verify_token(token) == {"valid": True}
+@pytest.fixture
+def seeded(
+    app_env: dict[str, str], emulator: EmulatorClient, user_token: str, admin_token: str
+) -> Seeded:
+    issued = issue_token(user_token)
+    return Seeded(emulator, issued, admin_token, emulator.counters())
 
 
 @pytest.mark.parametrize("route", USER_ROUTES)
 @pytest.mark.parametrize("key", sorted(BAD_USER_KEYS))
 def test_admin_user_route_bad_user_key_400_no_side_effect(
-    route: str, key: str, app_env: dict[str, str], emulator: EmulatorClient,
-    user_token: str, admin_token: str, mapped_rows: Rows,
+    route: str, key: str, seeded: Seeded, mapped_rows: Rows
 ) -> None:
-    seeded = _seed(user_token)
-    counters = emulator.counters()
+    response = call(route, BAD_USER_KEYS[key], seeded.admin_token)
 
-    response = call(route, BAD_USER_KEYS[key], admin_token)
-
-    _assert_400_unchanged(response, emulator, counters, seeded["token"])
+    seeded.assert_400_unchanged(response)
     assert len(mapped_rows()) == 1
 
 
 @pytest.mark.parametrize("identity", sorted(BAD_IDENTITY_IDS))
-def test_identity_lookup_bad_identity_id_400(
-    identity: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
-    admin_token: str,
-) -> None:
-    seeded = _seed(user_token)
-    counters = emulator.counters()
+def test_identity_lookup_bad_identity_id_400(identity: str, seeded: Seeded) -> None:
+    response = call("lookup_identity", BAD_IDENTITY_IDS[identity], seeded.admin_token)
 
-    response = call("lookup_identity", BAD_IDENTITY_IDS[identity], admin_token)
-
-    _assert_400_unchanged(response, emulator, counters, seeded["token"])
+    seeded.assert_400_unchanged(response)
 
 
 def _me_request(method: str, route: str, token: str, raw: bytes) -> func.HttpRequest:
@@ -102,30 +102,23 @@ def _me_request(method: str, route: str, token: str, raw: bytes) -> func.HttpReq
 )
 def test_my_identity_route_with_body_400_no_side_effect(
     main: Callable[[func.HttpRequest], func.HttpResponse], method: str, route: str, raw: bytes,
-    app_env: dict[str, str], emulator: EmulatorClient, user_token: str, mapped_rows: Rows,
+    seeded: Seeded, user_token: str, mapped_rows: Rows,
 ) -> None:
-    seeded = _seed(user_token)
-    counters = emulator.counters()
-
     response = main(_me_request(method, route, user_token, raw))
 
-    _assert_400_unchanged(response, emulator, counters, seeded["token"])
+    seeded.assert_400_unchanged(response)
     assert len(mapped_rows()) == 1
 
 
 @pytest.mark.parametrize("case", sorted(ADMIN_ROUTES))
-def test_admin_route_with_body_400_no_side_effect(
-    case: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
-    admin_token: str,
-) -> None:
-    seeded = _seed(user_token)
-    value = seeded["communicationUserId"] if case == "lookup_identity" else "sub:user-1"
-    counters = emulator.counters()
+def test_admin_route_with_body_400_no_side_effect(case: str, seeded: Seeded) -> None:
+    identity = seeded.issued["communicationUserId"]
+    value = identity if case == "lookup_identity" else "sub:user-1"
 
-    response = call(case, value, admin_token, raw=b'{"force": true}',
+    response = call(case, value, seeded.admin_token, raw=b'{"force": true}',
                     headers={"Content-Type": "application/json"})
 
-    _assert_400_unchanged(response, emulator, counters, seeded["token"])
+    seeded.assert_400_unchanged(response)
 
 
 def test_admin_route_bad_key_without_role_403_before_validation(

@@ -9,14 +9,14 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-import IssueToken
 import MyIdentity
 import RevokeMyTokens
-from devhost.direct import http_request, json_body
+from devhost.direct import http_request
 from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.identity.map import TableIdentityMap
 from shared.services import use_services
+from tests.token.issue import issue_token
 from tests.token.test_faults import _assert_clean_503, _closed_port
 from tests.token.test_lifecycle_admin import call
 
@@ -34,26 +34,29 @@ def short_retry_budget(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch)
     use_services(None)
 
 
-def _token(user_token: str) -> dict[str, str]:
-    response = IssueToken.main(http_request("POST", "token", token=user_token))
-    assert response.status_code == 200
-    body: dict[str, str] = json_body(response)
-    return body
-
-
 def _run(operation: str, user_token: str) -> func.HttpResponse:
     _, main, method, route = OPERATIONS[operation]
     return main(http_request(method, route, token=user_token))
+
+
+def _fault_after_issue(emulator: EmulatorClient, operation: str, user_token: str, status: int,
+                       **fault: int) -> tuple[str, dict[str, str]]:
+    """Give the user an identity and a token, then have ACS answer the operation with `status`.
+
+    Returns the operation's name on the emulator and the token issued before the fault.
+    """
+    issued = issue_token(user_token)
+    name = OPERATIONS[operation][0]
+    emulator.fault(name, status, **fault)
+    return name, issued
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_lifecycle_acs_throttling_past_budget_503_retry_after_passed_on(
     operation: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    _token(user_token)
-    name = OPERATIONS[operation][0]
     # ACS allows 500 revoke or delete requests per 30 s; past that it answers 429.
-    emulator.fault(name, 429, count=50, retryAfter=30)
+    name, _ = _fault_after_issue(emulator, operation, user_token, 429, count=50, retryAfter=30)
 
     started = time.monotonic()
     response = _run(operation, user_token)
@@ -68,9 +71,7 @@ def test_lifecycle_acs_throttling_past_budget_503_retry_after_passed_on(
 def test_lifecycle_acs_throttled_once_retried_within_budget_204(
     operation: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    _token(user_token)
-    name = OPERATIONS[operation][0]
-    emulator.fault(name, 429, count=1, retryAfter=1)
+    name, _ = _fault_after_issue(emulator, operation, user_token, 429, count=1, retryAfter=1)
 
     response = _run(operation, user_token)
 
@@ -83,9 +84,7 @@ def test_lifecycle_acs_throttled_once_retried_within_budget_204(
 def test_lifecycle_acs_down_503_then_retry_completes(
     operation: str, emulator: EmulatorClient, user_token: str, mapped_rows: Rows
 ) -> None:
-    old = _token(user_token)
-    name = OPERATIONS[operation][0]
-    emulator.fault(name, 503, count=100)
+    _, old = _fault_after_issue(emulator, operation, user_token, 503, count=100)
 
     response = _run(operation, user_token)
 
@@ -113,7 +112,7 @@ def test_lifecycle_table_storage_down_503_no_acs_call(
     case: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     admin_token: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    identity = _token(user_token)["communicationUserId"]
+    identity = issue_token(user_token)["communicationUserId"]
     _table_down(app_env, monkeypatch)
     calls = emulator.counters()
 
@@ -142,7 +141,7 @@ def test_delete_crash_after_acs_delete_token_heals_and_retry_finishes(
 ) -> None:
     # Azurite cannot fail at this exact instant (after ACS deleted the identity, while the
     # map is cleaned up), so that step is made to fail here: the only mock in this file.
-    old = _token(user_token)["communicationUserId"]
+    old = issue_token(user_token)["communicationUserId"]
 
     def failing(self: TableIdentityMap, *args: Any) -> None:
         raise UpstreamUnavailable("Storage is unavailable.", retry_after=5)
@@ -154,7 +153,7 @@ def test_delete_crash_after_acs_delete_token_heals_and_retry_finishes(
 
     # The identity is gone, never orphaned; the mapping left behind dangles for one request:
     assert [(i["id"], i["state"]) for i in emulator.identities()] == [(old, "deleted")]
-    healed = _token(user_token)
+    healed = issue_token(user_token)
     assert healed["communicationUserId"] != old
     assert emulator.verify_token(healed["token"]) == {"valid": True}
     assert [r["CommunicationUserId"] for r in mapped_rows()] == [healed["communicationUserId"]]
@@ -171,7 +170,7 @@ def test_delete_crash_after_acs_delete_retried_delete_completes(
     step: str, app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows, reverse_rows: Rows, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
 
     def failing(self: TableIdentityMap, *args: Any) -> None:
         raise UpstreamUnavailable("Storage is unavailable.", retry_after=5)

@@ -7,21 +7,14 @@ from collections.abc import Callable
 import azure.functions as func
 
 import CreateIdentity
-import IssueToken
 import MyIdentity
 import RevokeMyTokens
 from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
 from shared.identity.map import reverse_key
+from tests.token.issue import issue_token
 
 Rows = Callable[[], list[dict[str, object]]]
-
-
-def _token(user_token: str) -> dict[str, str]:
-    response = IssueToken.main(http_request("POST", "token", token=user_token))
-    assert response.status_code == 200, response.get_body()
-    body: dict[str, str] = json_body(response)
-    return body
 
 
 def _me(method: str, user_token: str) -> func.HttpResponse:
@@ -59,7 +52,7 @@ def test_my_identity_mapped_200_from_map_without_acs_call(
 def test_revoke_my_tokens_old_refused_new_works_same_identity(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
     assert emulator.verify_token(before["token"]) == {"valid": True}
 
     response = RevokeMyTokens.main(
@@ -69,7 +62,7 @@ def test_revoke_my_tokens_old_refused_new_works_same_identity(
     assert response.status_code == 204
     assert response.get_body() == b""
     assert emulator.verify_token(before["token"]) == {"valid": False, "reason": "revoked"}
-    after = _token(user_token)
+    after = issue_token(user_token)
     assert emulator.verify_token(after["token"]) == {"valid": True}
     assert after["communicationUserId"] == before["communicationUserId"]
     assert emulator.counters()["identity.revokeTokens"] == 1
@@ -90,7 +83,7 @@ def test_revoke_my_tokens_without_identity_204_no_acs_call(
 def test_revoke_my_tokens_identity_deleted_by_operator_204(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    identity = _token(user_token)["communicationUserId"]
+    identity = issue_token(user_token)["communicationUserId"]
     emulator.delete_identity(identity)
 
     response = RevokeMyTokens.main(
@@ -104,7 +97,7 @@ def test_delete_my_identity_old_token_refused_identity_and_rows_gone(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows, reverse_rows: Rows,
 ) -> None:
-    before = _token(user_token)
+    before = issue_token(user_token)
     identity = before["communicationUserId"]
     assert [r["PartitionKey"] for r in reverse_rows()] == [reverse_key(identity)]
 
@@ -124,10 +117,10 @@ def test_delete_my_identity_later_token_creates_new_identity(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows, reverse_rows: Rows,
 ) -> None:
-    old = _token(user_token)["communicationUserId"]
+    old = issue_token(user_token)["communicationUserId"]
     assert _me("DELETE", user_token).status_code == 204
 
-    new = _token(user_token)
+    new = issue_token(user_token)
 
     assert new["communicationUserId"] != old
     assert emulator.verify_token(new["token"]) == {"valid": True}
@@ -139,7 +132,7 @@ def test_delete_my_identity_later_token_creates_new_identity(
 def test_delete_my_identity_twice_idempotent_second_without_acs_call(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
-    _token(user_token)
+    issue_token(user_token)
     assert _me("DELETE", user_token).status_code == 204
     calls = _acs_calls(emulator)
 
@@ -151,7 +144,7 @@ def test_delete_my_identity_deleted_by_operator_mapping_removed(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str,
     mapped_rows: Rows, reverse_rows: Rows,
 ) -> None:
-    emulator.delete_identity(_token(user_token)["communicationUserId"])
+    emulator.delete_identity(issue_token(user_token)["communicationUserId"])
 
     assert _me("DELETE", user_token).status_code == 204
     assert mapped_rows() == [] and reverse_rows() == []
@@ -161,9 +154,9 @@ def test_my_identity_other_users_untouched_by_delete(
     app_env: dict[str, str], emulator: EmulatorClient, user_token: str
 ) -> None:
     other = emulator.mint("user-2")
-    kept = _token(other)
+    kept = issue_token(other)
 
-    _token(user_token)
+    issue_token(user_token)
     assert _me("DELETE", user_token).status_code == 204
 
     assert emulator.verify_token(kept["token"]) == {"valid": True}
