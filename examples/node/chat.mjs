@@ -4,65 +4,8 @@
 // issuer's development mint endpoint signs the users in). With the emulator, set
 // NODE_EXTRA_CA_CERTS to its CA file. The script prints one JSON line per event: the chat,
 // then what Alice's chat calls answer after she signs out everywhere and deletes her account.
-import { pathToFileURL } from "node:url";
 import { ChatClient } from "@azure/communication-chat";
-import { AzureCommunicationTokenCredential } from "@azure/communication-common";
-
-// [START service_tokens]
-/** A credential whose refresher gets the signed-in user's ACS token from the service. */
-export function serviceTokens(functionsUrl, signIn, { scopes = ["chat"], token } = {}) {
-  const user = { id: "", refreshes: 0 };
-  const tokenRefresher = async () => {
-    const response = await fetch(`${functionsUrl}/api/token`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${await signIn()}`,
-        "Content-Type": "application/json",
-      },
-      body: JSON.stringify({ scopes }),
-    });
-    if (!response.ok) {
-      throw new Error(`POST /api/token answered ${response.status}`);
-    }
-    const issued = await response.json();
-    user.id = issued.communicationUserId;
-    user.refreshes += 1;
-    return issued.token;
-  };
-  // Without a first `token` (one saved from an earlier session) the refresher runs at
-  // once; either way it runs again shortly before each token expires.
-  const credential = new AzureCommunicationTokenCredential({
-    tokenRefresher,
-    token,
-    refreshProactively: true,
-  });
-  return { credential, user };
-}
-// [END service_tokens]
-
-// [START sign_out]
-/** Sign out everywhere: every ACS token the user holds stops working; the identity stays. */
-export async function signOutEverywhere(functionsUrl, signInToken) {
-  const response = await fetch(`${functionsUrl}/api/identities/me/revoke`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${signInToken}` },
-  });
-  if (response.status !== 204) {
-    throw new Error(`POST /api/identities/me/revoke answered ${response.status}`);
-  }
-}
-
-/** Delete my account: the user's ACS identity and the service's records of it (idempotent). */
-export async function deleteMyIdentity(functionsUrl, signInToken) {
-  const response = await fetch(`${functionsUrl}/api/identities/me`, {
-    method: "DELETE",
-    headers: { Authorization: `Bearer ${signInToken}` },
-  });
-  if (response.status !== 204) {
-    throw new Error(`DELETE /api/identities/me answered ${response.status}`);
-  }
-}
-// [END sign_out]
+import { deleteMyIdentity, serviceTokens, signOutEverywhere } from "../js/service-tokens.mjs";
 
 function setting(name) {
   const value = process.env[name];
@@ -193,10 +136,7 @@ async function main() {
   }
 }
 
-// Run the flow only as a script, not when another module imports serviceTokens.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((error) => {
-    emit({ event: "error", message: String(error?.message ?? error) });
-    process.exitCode = 1;
-  });
-}
+main().catch((error) => {
+  emit({ event: "error", message: String(error?.message ?? error) });
+  process.exitCode = 1;
+});

@@ -1,5 +1,5 @@
 // Builds the example web client into a folder (default examples/web/dist-site): index.html
-// and dist/main.js, the bundle of src/main.js with the ACS Chat SDK.
+// and dist/main.js, the bundle of src/main.js with examples/js and the ACS Chat SDK.
 //   node examples/web/build.mjs [out-folder]
 import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";

@@ -1,8 +1,8 @@
-// Test driver for tests/e2e/test_chat_node.py: the Node example's serviceTokens starting from
+// Test driver for tests/e2e/test_chat_node.py: the examples' serviceTokens starting from
 // a saved token that is about to expire. Prints one JSON line: when the credential refreshed
 // on its own (through the service), and whether chat then works with the new token.
 import { ChatClient } from "@azure/communication-chat";
-import { serviceTokens } from "../../examples/node/chat.mjs";
+import { serviceTokens } from "../../examples/js/service-tokens.mjs";
 
 const { FUNCTIONS_URL, ACS_ENDPOINT, SIGN_IN_TOKEN, STALE_TOKEN } = process.env;
 const started = Date.now();
