@@ -28,14 +28,11 @@ def _denied(message: str) -> AcsError:
 
 def authenticate(ctx: Context, request: Request) -> None:
     """Pass, or raise 401 (who are you?) / 403 (not allowed on this resource)."""
-    authorization = request.header("authorization")
-    if not authorization:
-        raise _denied("Authorization header is missing.")
-    scheme, _, credentials = authorization.partition(" ")
+    scheme, credentials = request.authorization(_denied("Authorization header is missing."))
     if scheme.upper() == "HMAC-SHA256":
-        _check_hmac(ctx, request, credentials.strip())
+        _check_hmac(ctx, request, credentials)
     elif scheme.lower() == "bearer":
-        _check_bearer(ctx, credentials.strip())
+        _check_bearer(ctx, credentials)
     else:
         raise _denied("Unsupported authorization scheme; use HMAC-SHA256 or Bearer.")
 

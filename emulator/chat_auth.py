@@ -44,13 +44,11 @@ def _unauthorized(message: str) -> AcsError:
 
 def authenticate(ctx: Context, request: Request) -> ChatUser:
     """The caller, or 401 in ACS's error envelope."""
-    authorization = request.header("authorization")
-    if not authorization:
-        raise _unauthorized("Authorization header is missing; send a user access token.")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    scheme, token = request.authorization(
+        _unauthorized("Authorization header is missing; send a user access token."))
+    if scheme.lower() != "bearer" or not token:
         raise _unauthorized("Chat accepts user access tokens only: 'Bearer <token>'.")
-    claims, reason = identity.user_token_claims(ctx, token.strip())
+    claims, reason = identity.user_token_claims(ctx, token)
     if claims is None:
         raise _unauthorized(f"The user access token is not valid: {reason}.")
     if claims.get("resourceId") != ctx.resource.resource_id:

@@ -87,6 +87,14 @@ class Request:
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
+    def authorization(self, missing: AcsError) -> tuple[str, str]:
+        """The Authorization header's scheme and credentials (stripped); `missing` without one."""
+        value = self.header("authorization")
+        if not value:
+            raise missing
+        scheme, _, credentials = value.partition(" ")
+        return scheme, credentials.strip()
+
     def json(self, *, allow_empty: bool = False) -> Any:
         """The JSON body; an empty body is None when allowed. Malformed JSON is a 400."""
         if not self.body.strip():
