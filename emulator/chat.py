@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from emulator import chat_input
@@ -18,6 +19,8 @@ from emulator.context import Context
 from emulator.web import AcsError, Request, Response, Route, RouteHandler, route
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 API_VERSIONS = frozenset({"2024-03-07"})
 MAX_REPEATABILITY_ID = 256
@@ -53,6 +56,28 @@ def link(ctx: Context, request: Request, path: str, params: dict[str, Any]) -> s
 
 def thread_path(thread_id: str) -> str:
     return f"/chat/threads/{thread_id}"
+
+
+@dataclass(frozen=True)
+class SkipPage:
+    """The page asked for of a list paged by skip (participants, read receipts); read from the
+    query before any state, so a bad query is a 400 whatever the thread."""
+
+    size: int
+    skip: int
+
+    @classmethod
+    def asked(cls, request: Request) -> SkipPage:
+        return cls(chat_input.page_size(request.query), chat_input.skip(request.query))
+
+    def body(self, ctx: Context, request: Request, path: str, items: Sequence[T],
+             view: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+        """The page's `value`, and a `nextLink` while more items remain."""
+        end = self.skip + self.size
+        body: dict[str, Any] = {"value": [view(item) for item in items[self.skip:end]]}
+        if len(items) > end:
+            body["nextLink"] = link(ctx, request, path, {"skip": end, "maxPageSize": self.size})
+        return body
 
 
 def encode_cursor(value: Any) -> str:
@@ -254,15 +279,11 @@ def add_participants(ctx: Context, request: Request, params: Mapping[str, str]) 
 
 def list_participants(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
     user = caller(request)
-    size = chat_input.page_size(request.query)
-    skip = chat_input.skip(request.query)
+    page = SkipPage.asked(request)
     with ctx.state.lock:
         thread = thread_for(ctx, user, params["chatThreadId"])
-        everyone = list(thread.participants.values())
-        body: dict[str, Any] = {"value": [p.view() for p in everyone[skip:skip + size]]}
-    if len(everyone) > skip + size:
-        body["nextLink"] = link(ctx, request, f"{thread_path(thread.id)}/participants",
-                                {"skip": skip + size, "maxPageSize": size})
+        body = page.body(ctx, request, f"{thread_path(thread.id)}/participants",
+                         list(thread.participants.values()), Participant.view)
     return Response(200, body)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from emulator import chat_input
 from emulator.chat import (
     OPTIONAL_INT,
+    SkipPage,
     base_url,
     caller,
     chat_route,
@@ -166,21 +167,20 @@ def send_read_receipt(ctx: Context, request: Request, params: Mapping[str, str])
 
 def list_read_receipts(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
     user = caller(request)
-    size = chat_input.page_size(request.query)
-    skip = chat_input.skip(request.query)
+    page = SkipPage.asked(request)
     with ctx.state.lock:
         thread = thread_for(ctx, user, params["chatThreadId"])
         receipts = [(reader, receipt) for reader, receipt in thread.receipts.items()
                     if reader in thread.participants]
-        body: dict[str, Any] = {"value": [
-            {"senderCommunicationIdentifier": user_identifier(reader),
-             "chatMessageId": receipt.message_id,
-             "readOn": rfc3339(receipt.read_ms)}
-            for reader, receipt in receipts[skip:skip + size]]}
-    if len(receipts) > skip + size:
-        body["nextLink"] = link(ctx, request, f"{thread_path(thread.id)}/readReceipts",
-                                {"skip": skip + size, "maxPageSize": size})
+        body = page.body(ctx, request, f"{thread_path(thread.id)}/readReceipts", receipts,
+                         _receipt_view)
     return Response(200, body)
+
+
+def _receipt_view(item: tuple[str, ReadReceipt]) -> dict[str, Any]:
+    reader, receipt = item
+    return {"senderCommunicationIdentifier": user_identifier(reader),
+            "chatMessageId": receipt.message_id, "readOn": rfc3339(receipt.read_ms)}
 
 
 def send_typing(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
