@@ -4,13 +4,13 @@ those surfaces names the caller's origin when that origin may read it."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from emulator.web import AcsError, Response
+from shared.config.key_refusal import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +26,7 @@ def _loopback_origin(origin: str) -> bool:
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or "@" in parts.netloc or parts.path:
         return False
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(parts.hostname)
 
 
 @dataclass(frozen=True)
