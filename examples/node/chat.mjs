@@ -5,6 +5,7 @@
 // NODE_EXTRA_CA_CERTS to its CA file. The script prints one JSON line per event: the chat,
 // then what Alice's chat calls answer after she signs out everywhere and deletes her account.
 import { ChatClient } from "@azure/communication-chat";
+import { signInAs } from "../js/dev-sign-in.mjs";
 import { deleteMyIdentity, serviceTokens, signOutEverywhere } from "../js/service-tokens.mjs";
 
 function setting(name) {
@@ -13,19 +14,6 @@ function setting(name) {
     throw new Error(`set ${name}`);
   }
   return value.replace(/\/+$/, "");
-}
-
-/** Development sign-in: the local issuer mints an app-user token for `sub`. */
-async function signInAs(issuer, sub) {
-  const response = await fetch(`${issuer}/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sub }),
-  });
-  if (!response.ok) {
-    throw new Error(`the issuer answered ${response.status}`);
-  }
-  return (await response.json()).access_token;
 }
 
 function emit(event) {

@@ -3,6 +3,7 @@
 // user out everywhere or delete the account. Every call is cross-origin: the issuer, the
 // functions and ACS allow this origin by CORS. Bundled by build.mjs (esbuild).
 import { ChatClient } from "@azure/communication-chat";
+import { signInAs } from "../../js/dev-sign-in.mjs";
 import { deleteMyIdentity, serviceTokens, signOutEverywhere } from "../../js/service-tokens.mjs";
 
 const settings = new URLSearchParams(window.location.search);
@@ -17,19 +18,6 @@ function status(text, failed = false, code = "") {
   $("status").textContent = text;
   $("status").className = failed ? "error" : "";
   $("status").dataset.code = code;
-}
-
-/** Development sign-in: the local issuer mints an app-user token for `sub`. */
-async function signInAs(sub) {
-  const response = await fetch(`${issuer}/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sub }),
-  });
-  if (!response.ok) {
-    throw new Error(`the issuer answered ${response.status}`);
-  }
-  return (await response.json()).access_token;
 }
 
 async function showMessages() {
@@ -48,7 +36,7 @@ async function showMessages() {
 
 const actions = {
   async signin() {
-    const appToken = await signInAs($("user").value);
+    const appToken = await signInAs(issuer, $("user").value);
     app.appToken = appToken;
     app.tokens?.credential.dispose();
     app.tokens = serviceTokens(functionsUrl, async () => appToken);
