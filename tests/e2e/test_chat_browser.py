@@ -83,11 +83,20 @@ def browser(emulator: EmulatorClient, tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
-def _build(repo_root: Path, web_root: WebRoot) -> None:
+def _built_page(repo_root: Path, web_root: WebRoot, functions: Functions,
+                emulator: EmulatorClient, origin: str | None = None) -> str:
+    """Build the web client into the served folder; the page's URL on `origin` (by default the
+    one it is served from), with the functions, ACS and the issuer in its query."""
     node = shutil.which("node")
     assert node, "Node.js 20+ is required (see the README's prerequisites)"
     subprocess.run([node, "examples/web/build.mjs", str(web_root.folder)], cwd=repo_root,
                    check=True, capture_output=True, timeout=120)
+    query = urlencode({
+        "functions": functions.url,
+        "acs": emulator.settings["ACS_ENDPOINT"],
+        "issuer": emulator.settings["AUTH_ISSUER"],
+    })
+    return f"{origin or web_root.origin}/index.html?{query}"
 
 
 def _do(driver: WebDriver, button: str, expected: str) -> str:
@@ -130,13 +139,7 @@ def test_chat_browser_two_users_sign_in_get_tokens_cross_origin_and_chat(
     repo_root: Path,
 ) -> None:
     started = time.monotonic()
-    _build(repo_root, web_root)
-    query = urlencode({
-        "functions": functions.url,
-        "acs": emulator.settings["ACS_ENDPOINT"],
-        "issuer": emulator.settings["AUTH_ISSUER"],
-    })
-    url = f"{web_root.origin}/index.html?{query}"
+    url = _built_page(repo_root, web_root, functions, emulator)
     suffix = uuid.uuid4().hex[:8]
 
     alices_window = browser.current_window_handle
@@ -186,13 +189,7 @@ def test_chat_browser_sign_out_everywhere_then_delete_old_tokens_refused_401(
     browser: WebDriver, functions: Functions, web_root: WebRoot, emulator: EmulatorClient,
     repo_root: Path,
 ) -> None:
-    _build(repo_root, web_root)
-    query = urlencode({
-        "functions": functions.url,
-        "acs": emulator.settings["ACS_ENDPOINT"],
-        "issuer": emulator.settings["AUTH_ISSUER"],
-    })
-    url = f"{web_root.origin}/index.html?{query}"
+    url = _built_page(repo_root, web_root, functions, emulator)
     carol = _sign_in(browser, url, f"web-carol-{uuid.uuid4().hex[:8]}")
     _type(browser, "other", carol)
     _do(browser, "start", "thread ")
@@ -235,15 +232,9 @@ def test_chat_browser_origin_not_allowed_token_call_blocked_by_cors(
     browser: WebDriver, functions: Functions, web_root: WebRoot, emulator: EmulatorClient,
     repo_root: Path,
 ) -> None:
-    _build(repo_root, web_root)
     # Same server, but `localhost` is another origin than the allowed `127.0.0.1` one.
     other_origin = web_root.origin.replace("127.0.0.1", "localhost")
-    query = urlencode({
-        "functions": functions.url,
-        "acs": emulator.settings["ACS_ENDPOINT"],
-        "issuer": emulator.settings["AUTH_ISSUER"],
-    })
-    browser.get(f"{other_origin}/index.html?{query}")
+    browser.get(_built_page(repo_root, web_root, functions, emulator, other_origin))
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "status").text == "ready")
     _type(browser, "user", f"web-mallory-{uuid.uuid4().hex[:8]}")
 

@@ -51,6 +51,19 @@ def acs_endpoint(emulator: EmulatorClient) -> str:
     return emulator.settings["ACS_ENDPOINT"]
 
 
+def _read_after(acs_endpoint: str, user: ServiceTokens, topic: str,
+                action: Callable[[], None]) -> tuple[str, str, int | None]:
+    """Start a thread with the user's token, do `action`, then read the thread with that same
+    token, which must fail: the thread's id, the user's identity before, the read's status."""
+    with chat_credential(user) as credential, ChatClient(acs_endpoint, credential) as chat:
+        thread_id = chat.create_chat_thread(topic).chat_thread.id
+        identity = user.user_id
+        action()
+        with pytest.raises(HttpResponseError) as refused:
+            chat.get_chat_thread_client(thread_id).get_properties()
+    return thread_id, identity, refused.value.status_code
+
+
 def _texts(thread: Any) -> list[tuple[str, str]]:
     """(sender id, text) of the thread's text messages, oldest first, read two per page."""
     pages = thread.list_messages(results_per_page=2).by_page()
@@ -134,14 +147,11 @@ def test_chat_python_after_sign_out_everywhere_next_chat_call_refused_401(
     sign_in: SignIn, acs_endpoint: str, functions: Functions, emulator: EmulatorClient
 ) -> None:
     alice = sign_in("alice")
-    with chat_credential(alice) as credential, ChatClient(acs_endpoint, credential) as chat:
-        thread_id = chat.create_chat_thread("Before revoke").chat_thread.id
-        identity = alice.user_id
-        sign_out_everywhere(functions.url, alice.sign_in())
-        with pytest.raises(HttpResponseError) as refused:
-            chat.get_chat_thread_client(thread_id).get_properties()
+    thread_id, identity, status = _read_after(
+        acs_endpoint, alice, "Before revoke",
+        lambda: sign_out_everywhere(functions.url, alice.sign_in()))
 
-    assert refused.value.status_code == 401
+    assert status == 401
     # The service itself made the one ACS revoke call, for this user's identity.
     assert emulator.counters()["identity.revokeTokens"] == 1
     revoked = {i["id"]: i for i in emulator.identities()}[identity]
@@ -157,14 +167,11 @@ def test_chat_python_after_delete_old_token_refused_401_new_identity_chats(
 ) -> None:
     alice, bob = sign_in("alice"), sign_in("bob")
     bob.fetch()
-    with chat_credential(alice) as credential, ChatClient(acs_endpoint, credential) as chat:
-        thread_id = chat.create_chat_thread("Before delete").chat_thread.id
-        old_identity = alice.user_id
-        delete_my_identity(functions.url, alice.sign_in())
-        with pytest.raises(HttpResponseError) as refused:
-            chat.get_chat_thread_client(thread_id).get_properties()
+    _, old_identity, status = _read_after(
+        acs_endpoint, alice, "Before delete",
+        lambda: delete_my_identity(functions.url, alice.sign_in()))
 
-    assert refused.value.status_code == 401
+    assert status == 401
     assert emulator.counters()["identity.delete"] == 1
     # The same sign-in gets a new, unrelated identity from /api/token, and it chats.
     new_thread = start_chat(acs_endpoint, alice, "After delete", bob.user_id, "Alice")
