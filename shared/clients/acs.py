@@ -161,18 +161,8 @@ class AcsClient:
                 acs_idempotent=idempotent,
                 **options,
             )
-        except ClientAuthenticationError as exc:
-            logger.error("Could not get a managed identity token for ACS: %s", type(exc).__name__)
-            raise UpstreamUnavailable(
-                "The service could not authenticate to Azure Communication Services.",
-                retry_after=RETRY_AFTER_SECONDS,
-            ) from exc
         except AzureError as exc:
-            logger.error("ACS request failed before a response: %s", type(exc).__name__)
-            raise UpstreamUnavailable(
-                "Azure Communication Services could not be reached.",
-                retry_after=RETRY_AFTER_SECONDS,
-            ) from exc
+            raise _no_answer(exc) from exc
 
     def _call(self, operation: str, method: str, path: str, *, body: Any = None,
               expect: int, idempotent: bool = True) -> Any:
@@ -253,6 +243,17 @@ def error_from_response(operation: str, response: HttpResponse) -> ServiceError:
     error = errors.error_for(status, retry_after=parse_retry_after(
         response.headers.get("Retry-After")))
     return error or UpstreamError("Azure Communication Services refused the request.")
+
+
+def _no_answer(exc: AzureError) -> UpstreamUnavailable:
+    """A call that got no answer from ACS: no managed identity token for it, or no response."""
+    if isinstance(exc, ClientAuthenticationError):
+        logger.error("Could not get a managed identity token for ACS: %s", type(exc).__name__)
+        message = "The service could not authenticate to Azure Communication Services."
+    else:
+        logger.error("ACS request failed before a response: %s", type(exc).__name__)
+        message = "Azure Communication Services could not be reached."
+    return UpstreamUnavailable(message, retry_after=RETRY_AFTER_SECONDS)
 
 
 def _error_code(response: HttpResponse) -> str | None:
