@@ -27,6 +27,15 @@ def user_identifier(raw_id: str) -> dict[str, Any]:
     return {"kind": "communicationUser", "rawId": raw_id, "communicationUser": {"id": raw_id}}
 
 
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value: ACS leaves an absent one out rather than sending null."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _time_or_none(ms: int | None) -> str | None:
+    return None if ms is None else rfc3339(ms)
+
+
 @dataclass
 class Participant:
     id: str
@@ -34,12 +43,9 @@ class Participant:
     share_history_ms: int | None = None  # None: the whole history is shared
 
     def view(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"communicationIdentifier": user_identifier(self.id)}
-        if self.display_name is not None:
-            result["displayName"] = self.display_name
-        if self.share_history_ms is not None:
-            result["shareHistoryTime"] = rfc3339(self.share_history_ms)
-        return result
+        return {"communicationIdentifier": user_identifier(self.id),
+                **_present(displayName=self.display_name,
+                           shareHistoryTime=_time_or_none(self.share_history_ms))}
 
 
 @dataclass
@@ -65,11 +71,10 @@ class Message:
         result: dict[str, Any] = {
             "id": self.id, "type": self.type, "sequenceId": str(self.sequence_id),
             "version": str(self.version_ms), "createdOn": rfc3339(self.created_ms),
+            **_present(senderCommunicationIdentifier=None if self.sender is None
+                       else user_identifier(self.sender),
+                       senderDisplayName=self.sender_display_name),
         }
-        if self.sender is not None:
-            result["senderCommunicationIdentifier"] = user_identifier(self.sender)
-        if self.sender_display_name is not None:
-            result["senderDisplayName"] = self.sender_display_name
         if self.deleted_ms is not None:
             # A deleted message keeps its place in the history, without its content.
             result["deletedOn"] = rfc3339(self.deleted_ms)
@@ -80,9 +85,7 @@ class Message:
             result["content"] = {"message": self.content}
             if self.metadata:
                 result["metadata"] = dict(self.metadata)
-        if self.edited_ms is not None:
-            result["editedOn"] = rfc3339(self.edited_ms)
-        return result
+        return {**result, **_present(editedOn=_time_or_none(self.edited_ms))}
 
 
 @dataclass
@@ -112,21 +115,16 @@ class Thread:
     last_message_ms: int | None = None
 
     def properties(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
+        return {
             "id": self.id, "topic": self.topic, "createdOn": rfc3339(self.created_ms),
             "createdByCommunicationIdentifier": user_identifier(self.created_by),
+            **_present(deletedOn=_time_or_none(self.deleted_ms)),
         }
-        if self.deleted_ms is not None:
-            result["deletedOn"] = rfc3339(self.deleted_ms)
-        return result
 
     def item(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"id": self.id, "topic": self.topic}
-        if self.deleted_ms is not None:
-            result["deletedOn"] = rfc3339(self.deleted_ms)
-        if self.last_message_ms is not None:
-            result["lastMessageReceivedOn"] = rfc3339(self.last_message_ms)
-        return result
+        return {"id": self.id, "topic": self.topic,
+                **_present(deletedOn=_time_or_none(self.deleted_ms),
+                           lastMessageReceivedOn=_time_or_none(self.last_message_ms))}
 
     @property
     def changed_ms(self) -> int:
