@@ -56,12 +56,14 @@ _OWN_SETTINGS = (
 # Matched whole (fullmatch): `$` would accept a trailing newline.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+# `scp` is space-separated (RFC 8693 4.2), so one scope is printable ASCII without spaces.
 _SCOPE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
 _ROLE = re.compile(r"[\w.\-:/]{1,120}")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}|\d{5,6}")
 
 T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 
 
 class ConfigurationError(RuntimeError):
@@ -218,7 +220,7 @@ class _Reader:
             ),
             token_expires_minutes=self._parse(
                 "TOKEN_EXPIRES_MINUTES", Settings.token_expires_minutes,
-                _int_in(TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX),
+                _number_in(int, TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX),
                 f"a whole number of minutes from {TOKEN_MINUTES_MIN} to {TOKEN_MINUTES_MAX}",
             ),
             sms_from=self._parse("SMS_FROM", None, _sender, "an E.164 number, short code or "
@@ -230,11 +232,11 @@ class _Reader:
             ),
             sms_max_recipients=self._parse(
                 "SMS_MAX_RECIPIENTS", Settings.sms_max_recipients,
-                _int_in(1, SMS_MAX_RECIPIENTS_LIMIT),
+                _number_in(int, 1, SMS_MAX_RECIPIENTS_LIMIT),
                 f"a whole number from 1 to {SMS_MAX_RECIPIENTS_LIMIT}",
             ),
             sms_send_concurrency=self._parse(
-                "SMS_SEND_CONCURRENCY", Settings.sms_send_concurrency, _int_in(1, 16),
+                "SMS_SEND_CONCURRENCY", Settings.sms_send_concurrency, _number_in(int, 1, 16),
                 "a whole number from 1 to 16 (ACS send calls in flight per request)",
             ),
             sms_allowed_regions=self._parse(
@@ -250,7 +252,7 @@ class _Reader:
                 "3-63 letters and digits, starting with a letter",
             ),
             acs_retry_seconds=self._parse(
-                "ACS_RETRY_SECONDS", Settings.acs_retry_seconds, _float_in(0.0, 90.0),
+                "ACS_RETRY_SECONDS", Settings.acs_retry_seconds, _number_in(float, 0.0, 90.0),
                 "seconds from 0 to 90 (keep it well inside functionTimeout)",
             ),
         )
@@ -263,9 +265,11 @@ class _Reader:
         return settings
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = int(raw)
+def _number_in(kind: Callable[[str], Number], low: Number, high: Number
+               ) -> Callable[[str], Number]:
+    """A parser of an `int` or `float` setting that refuses values outside [low, high]."""
+    def parse(raw: str) -> Number:
+        value = kind(raw)
         if not low <= value <= high:
             raise ValueError(raw)
         return value
@@ -273,14 +277,19 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _float_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        value = float(raw)
-        if not low <= value <= high:
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    """A parser of a setting that `pattern` must match whole."""
+    def parse(raw: str) -> str:
+        if not pattern.fullmatch(raw):
             raise ValueError(raw)
-        return value
+        return raw
 
     return parse
+
+
+_scope_name = _matching(_SCOPE_NAME)
+_role = _matching(_ROLE)
+_table_name = _matching(_TABLE_NAME)
 
 
 def _scopes(raw: str) -> frozenset[str]:
@@ -296,19 +305,6 @@ def _sender(raw: str) -> str:
     return raw
 
 
-def _scope_name(raw: str) -> str:
-    # `scp` is space-separated (RFC 8693 4.2), so one scope is printable ASCII without spaces.
-    if not _SCOPE_NAME.fullmatch(raw):
-        raise ValueError(raw)
-    return raw
-
-
-def _role(raw: str) -> str:
-    if not _ROLE.fullmatch(raw):
-        raise ValueError(raw)
-    return raw
-
-
 def _regions(raw: str) -> frozenset[str]:
     import phonenumbers  # only when an allowlist is set: token-only workers never load it
 
@@ -316,9 +312,3 @@ def _regions(raw: str) -> frozenset[str]:
     if not regions <= phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(raw)
     return regions
-
-
-def _table_name(raw: str) -> str:
-    if not _TABLE_NAME.fullmatch(raw):
-        raise ValueError(raw)
-    return raw
