@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine (Python 3.11+, Node.js 20+):
 #   make run    start the service locally (emulator, Azurite, functions on :7071)
 #   make test   install what is needed and run the whole test suite
+#   make fuzz   the long fuzz tier: 5,000 random requests per endpoint and queue messages
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test fuzz lint bench install clean
 
 install: $(STAMP_PY) $(STAMP_NODE)
 
@@ -30,6 +31,10 @@ lint: $(STAMP_PY)
 
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `make test` includes the fuzz tier's fixed-seed 500 per endpoint; this explores afresh.
+fuzz: install
+	FUZZ_PROFILE=fuzz $(PY) -m pytest -m fuzz --timeout=3600 $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench

@@ -1,0 +1,167 @@
+"""Property-based messages on the `sms-outbox` queue, through the local host's queue trigger:
+each ends processed (sent, or nothing to send) or dead-lettered, never retried towards the
+poison queue, and a dead-lettered message sends nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from azure.storage.queue import QueueClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.e2e.conftest import Functions
+from tests.fuzz.conftest import Profile
+from tests.fuzz.endpoints import endpoints, queue_message_schema
+from tests.fuzz.probe import TALLY
+from tests.fuzz.strategies import bodies, from_schema
+from tests.fuzz.traffic import KEY_POOL
+from tests.support import EmulatorClient
+
+pytestmark = pytest.mark.fuzz
+
+QUEUE = "queue sms-outbox"
+BATCH = 50  # messages dropped together: the trigger takes 16 at a time, polling between
+SETTLE_SECONDS = 60  # the longest a batch may take to leave the queue
+QUEUE_MAX_BYTES = 64 * 1024
+_ENDS = ("processed", "dead-lettered")
+
+
+@dataclass(frozen=True)
+class Dropped:
+    id: str
+    body: bytes
+    base64: bool  # False: deliberately not base64, which the host poisons without a call
+
+
+def _examples() -> tuple[Any, ...]:
+    sms = next(e for e in endpoints() if e.operation_id == "sendSms")
+    keyed = [{**example, "idempotencyKey": key} for example in sms.examples for key in KEY_POOL]
+    return (*sms.examples, *keyed)
+
+
+def messages() -> st.SearchStrategy[tuple[bytes, bool]]:
+    valid = from_schema(queue_message_schema(), _examples())
+    raw = bodies(valid).map(lambda body: body.raw or b"")
+    return st.one_of(*([raw.map(lambda b: (b, True))] * 15),
+                     st.binary(max_size=60).map(lambda b: (b, False)))
+
+
+class Outbox:
+    """Drops messages and watches where each one ends."""
+
+    def __init__(self, queues: dict[str, QueueClient], functions: Functions,
+                 emulator: EmulatorClient) -> None:
+        self.queues = queues
+        self.functions = functions
+        self.emulator = emulator
+
+    def drop(self, batch: list[tuple[bytes, bool]]) -> list[Dropped]:
+        dropped = []
+        for body, encoded in batch:
+            content = _content_of(Dropped("", body, encoded))
+            stored = self.queues["sms-outbox"].send_message(content)
+            dropped.append(Dropped(stored.id, body, encoded))
+        return dropped
+
+    def settle(self, dropped: list[Dropped], log_start: int) -> dict[str, str]:
+        """Each message's outcome: processed, dead-lettered, poison or retried."""
+        ids = {d.id for d in dropped}
+        outcome: dict[str, str] = {}
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            for message in self._drain("sms-outbox-deadletter"):
+                document = json.loads(message)
+                assert _dead_letter_valid(document), document
+                outcome[document["messageId"]] = "dead-lettered"
+            for content in self._drain("sms-outbox-poison"):
+                match = next((d.id for d in dropped if _content_of(d) == content), None)
+                assert match is not None, f"an unknown message was poisoned: {content[:80]!r}"
+                outcome[match] = "poison"
+            for failed in re.findall(r"failed on message (\S+)", self._log(log_start)):
+                if failed in ids:
+                    outcome[failed] = "retried"
+            if "retried" in outcome.values():
+                break
+            left = self.queues["sms-outbox"].get_queue_properties().approximate_message_count
+            if left == 0:
+                break
+            time.sleep(0.1)
+        for d in dropped:
+            outcome.setdefault(d.id, "processed")
+        return outcome
+
+    def _drain(self, name: str) -> list[str]:
+        contents = []
+        for message in self.queues[name].receive_messages(max_messages=32):
+            self.queues[name].delete_message(message)
+            contents.append(base64.b64decode(message.content).decode("utf-8")
+                            if name.endswith("deadletter") else message.content)
+        return contents
+
+    def _log(self, start: int) -> str:
+        with self.functions.log.open("rb") as log:
+            log.seek(start)
+            return log.read().decode("utf-8", errors="replace")
+
+
+def _content_of(dropped: Dropped) -> str:
+    if dropped.base64:
+        return base64.b64encode(dropped.body).decode()
+    return "!" + dropped.body.hex()
+
+
+def _dead_letter_valid(document: dict[str, Any]) -> bool:
+    size = len(json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return (isinstance(document.get("reason"), str) and isinstance(document.get("errors"), list)
+            and isinstance(document.get("body"), str) and "Traceback" not in str(document)
+            and size <= QUEUE_MAX_BYTES * 3 // 4)
+
+
+def _text_of(body: bytes) -> str | None:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return value.get("message") if isinstance(value, dict) else None
+
+
+def test_fuzz_outbox_any_message_processed_or_dead_lettered_never_retried(
+    functions: Functions, emulator: EmulatorClient, outbox_queues: dict[str, QueueClient],
+    profile: Profile, host_log_clean: None,
+) -> None:
+    outbox = Outbox(outbox_queues, functions, emulator)
+    sent_before = TALLY.sent[QUEUE]
+    started = time.perf_counter()
+
+    @settings(profile.settings, max_examples=profile.requests // BATCH)
+    @given(st.lists(messages(), min_size=BATCH, max_size=BATCH))
+    def deliver(batch: list[tuple[bytes, bool]]) -> None:
+        log_start = functions.log.stat().st_size
+        already = len(emulator.sms())
+        dropped = outbox.drop(batch)
+        outcome = outbox.settle(dropped, log_start)
+        for d in dropped:
+            TALLY.add(QUEUE, outcome[d.id])
+        wrong = [(outcome[d.id], d.body[:200]) for d in dropped
+                 if outcome[d.id] not in (_ENDS if d.base64 else ("poison",))]
+        assert not wrong, f"messages that did not end processed or dead-lettered: {wrong}"
+        # A dead-lettered message sent nothing: its text is in no SMS sent for this batch
+        # (unless a processed message of the batch had the same text).
+        sent = {entry["message"] for entry in emulator.sms()[already:]}
+        processed = {_text_of(d.body) for d in dropped if outcome[d.id] == "processed"}
+        leaked = [text for d in dropped if outcome[d.id] == "dead-lettered"
+                  and (text := _text_of(d.body)) in sent and text not in processed]
+        assert not leaked, f"dead-lettered messages were sent: {leaked}"
+
+    deliver()
+
+    TALLY.seconds[QUEUE] += time.perf_counter() - started
+    sent = TALLY.sent[QUEUE] - sent_before
+    assert sent >= profile.requests, f"{sent} messages, {profile.requests} due"
