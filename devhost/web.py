@@ -73,6 +73,16 @@ def _response_body(value: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return value.status_code, headers, value.get_body() or b""
 
 
+def _joined_headers(items: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Repeated headers reach the worker as one, values joined by ", ", as the Functions host
+    passes them (two Authorization headers are then one malformed one, never the last)."""
+    headers: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: HttpFrontServer
     protocol_version = "HTTP/1.1"
@@ -135,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = func.HttpRequest(
             method=self.command,
             url=f"http://{self.headers.get('Host') or self.server.authority}{self.path}",
-            headers={k: v for k, v in self.headers.items()},
+            headers=_joined_headers(self.headers.items()),
             params=query,
             route_params=route_params[target.name],
             body=body,
@@ -149,6 +159,8 @@ class HttpFrontServer(ThreadingHTTPServer):
     """Threaded server on loopback that dispatches to the app's HTTP functions."""
 
     daemon_threads = True
+    # socketserver's default backlog (5) resets connections of a modest burst (20 clients).
+    request_queue_size = 128
 
     def __init__(
         self, functions: Sequence[HttpFunction], *, route_prefix: str, key: str,

@@ -23,6 +23,10 @@ from emulator.tls import create_tls_files, server_context
 
 logger = logging.getLogger(__name__)
 
+# Settings that hold a secret: the HMAC access key and the managed identity header.
+_SECRETS = frozenset({"EMULATOR_CONNECTION_STRING", "IDENTITY_HEADER"})
+_SECRET_NOTE = "(in the settings file)"
+
 
 def _loopback(host: str) -> tuple[str, socket.AddressFamily, str]:
     """(bind address, family, host as written in URLs); anything off loopback is refused."""
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, stop)
         text = json.dumps(settings)
         if args.settings_file:
+            # The file holds the secrets; standard output (often a log file) does not.
             _write_atomically(args.settings_file, text + "\n")
+            text = json.dumps({name: _SECRET_NOTE if name in _SECRETS else value
+                               for name, value in settings.items()})
         print(text, flush=True)
         logger.info("ACS emulator listening on %s", settings["ACS_ENDPOINT"])
         with server:

@@ -67,6 +67,7 @@ def add_fault(ctx: Context, request: Request, params: Mapping[str, str]) -> Resp
             remaining=remaining,
             retry_after=_int(body, "retryAfter", 0, 86_400, None),
             latency_ms=_int(body, "latencyMs", 0, MAX_LATENCY_MS, 0) or 0,
+            after_handling=expect_type(body.get("afterHandling", False), bool, "afterHandling"),
         )
     ctx.state.add_fault(operation, fault)
     return Response(204)
@@ -77,7 +78,7 @@ def _recipient_fault(body: dict[str, Any], status: int, remaining: int) -> Fault
     if not 400 <= status <= 599:
         raise bad_request(f"A {RECIPIENT_FAULT} fault needs a 'status' within [400, 599].",
                           "ValidationError")
-    for name in ("retryAfter", "latencyMs"):
+    for name in ("retryAfter", "latencyMs", "afterHandling"):
         if name in body:
             raise bad_request(f"'{name}' does not apply to {RECIPIENT_FAULT} faults.",
                               "ValidationError")
@@ -97,7 +98,8 @@ def _fault_view(operation: str, fault: Fault) -> dict[str, Any]:
     if operation == RECIPIENT_FAULT:
         return {"status": fault.status, "remaining": fault.remaining, "to": fault.to}
     return {"status": fault.status, "remaining": fault.remaining,
-            "retryAfter": fault.retry_after, "latencyMs": fault.latency_ms}
+            "retryAfter": fault.retry_after, "latencyMs": fault.latency_ms,
+            "afterHandling": fault.after_handling}
 
 
 def _client_id(request: Request) -> str:

@@ -64,7 +64,11 @@ def mint(ctx: Context, request: Request, params: Mapping[str, str]) -> Response:
             claims.pop(name, None)
         else:
             claims[name] = value
-    token = ctx.state.signing_key().sign(claims)
+    try:
+        token = ctx.state.signing_key().sign(claims)
+    except (TypeError, ValueError) as exc:
+        # PyJWT refuses some claim types itself (an `iss` that is not a string).
+        raise bad_request(f"The claims cannot be signed: {exc}", "ValidationError") from None
     return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
 

@@ -127,12 +127,13 @@ class Handler(BaseHTTPRequestHandler):
         path = unquote(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         candidate, params = _find_route(self.command, path)
+        fault = None
         if candidate.operation:
             ctx.state.count(candidate.operation)
             fault = ctx.state.take_fault(candidate.operation)
             if fault is not None:
                 time.sleep(fault.latency_ms / 1000)
-                if fault.status >= 400:
+                if fault.status >= 400 and not fault.after_handling:
                     raise _fault_response(fault.status, fault.retry_after)
         if length > MAX_BODY:
             raise AcsError(413, "RequestEntityTooLarge",
@@ -144,7 +145,11 @@ class Handler(BaseHTTPRequestHandler):
         if candidate.api_versions:
             auth.authenticate(ctx, request)
             _check_api_version(candidate, query)
-        return candidate.handler(ctx, request, params)
+        response = candidate.handler(ctx, request, params)
+        if fault is not None and fault.after_handling and fault.status >= 400:
+            # The operation took effect, but its answer is replaced: a lost or garbled reply.
+            raise _fault_response(fault.status, fault.retry_after)
+        return response
 
     def _send(self, response: Response) -> None:
         payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")

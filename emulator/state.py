@@ -52,6 +52,7 @@ class Fault:
     retry_after: int | None = None
     latency_ms: int = 0
     to: str | None = None  # recipient faults only: None fails any recipient, else this one
+    after_handling: bool = False  # the operation runs, then its answer is replaced
 
 
 @dataclass

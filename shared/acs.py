@@ -1,7 +1,8 @@
 """The ACS data-plane client: one azure-core pipeline, bearer auth, bounded retries, typed errors.
 
 Policies in order: request id, user agent, bounded retry (honours Retry-After), bearer token
-(managed identity, cached and refreshed by azure-core), tracing, redacted HTTP logging.
+(managed identity, cached and refreshed by azure-core), tracing, redacted HTTP logging, and
+last the record of whether any try may have reached ACS (`shared.acs_reach`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
+from shared.acs_reach import Reach, ReachPolicy
 from shared.errors import IdentityGone, UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -57,8 +59,9 @@ class BoundedRetryPolicy(RetryPolicy[Any, Any]):
 
     A Retry-After (or backoff) that would end beyond the deadline stops retrying at once, so
     the caller can pass the server's Retry-After on instead of timing out inside a function.
-    A request sent with `acs_idempotent=False` is not retried on 500/504, whose outcome is
-    unknown (429 and 503 mean ACS did not act on it).
+    A request sent with `acs_idempotent=False` is retried only on answers saying ACS did not
+    act on it (429, 503), never on one whose outcome is unknown (500, 502, 504), even when
+    that answer carries a Retry-After.
     """
 
     def __init__(self, *, budget_seconds: float, **kwargs: Any) -> None:
@@ -75,9 +78,8 @@ class BoundedRetryPolicy(RetryPolicy[Any, Any]):
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if not super().is_retry(settings, response):
             return False
-        if not response.context["acs_idempotent"] and response.http_response.status_code in (
-            500, 504,
-        ):
+        status = response.http_response.status_code
+        if not response.context["acs_idempotent"] and status not in (429, 503):
             return False
         wait = self.get_retry_after(response)
         if wait is None:
@@ -108,6 +110,7 @@ class AcsClient:
             BearerTokenCredentialPolicy(credential, ACS_SCOPE),
             DistributedTracingPolicy(),
             HttpLoggingPolicy(),
+            ReachPolicy(),
         ]
         self.endpoint = endpoint.rstrip("/")
         self._client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
@@ -122,11 +125,13 @@ class AcsClient:
         api_version: str,
         body: Any = None,
         idempotent: bool = True,
+        reach: Reach | None = None,
     ) -> HttpResponse:
         """Send one request; transport and credential failures become typed errors.
 
         A request that is not `idempotent` is not retried when its outcome is unknown
-        (connection lost after sending, 500, 504).
+        (connection lost after sending, 500, 502, 504). `reach`, when given, learns whether
+        any try of this request (and of other sends given the same one) may have reached ACS.
         """
         request = HttpRequest(
             method,
@@ -138,6 +143,7 @@ class AcsClient:
         methods = ["GET", "PUT", "DELETE", "HEAD", "OPTIONS"]
         if idempotent:
             methods.append("POST")
+        options: dict[str, Any] = {"acs_reach": reach} if reach is not None else {}
         try:
             return self._client.send_request(
                 request,
@@ -145,6 +151,7 @@ class AcsClient:
                 connection_timeout=CONNECT_TIMEOUT,
                 read_timeout=READ_TIMEOUT,
                 acs_idempotent=idempotent,
+                **options,
             )
         except ClientAuthenticationError as exc:
             logger.error("Could not get a managed identity token for ACS: %s", type(exc).__name__)

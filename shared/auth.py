@@ -1,20 +1,22 @@
 """Caller authentication: Bearer JWTs from the configured OIDC issuer, checked with PyJWT.
 
-Discovery is read once; the JWKS is cached by PyJWT's client, and an unknown `kid` forces at
-most one refresh per cooldown, so a flood of forged key ids cannot hammer the issuer. When
-the issuer cannot be read, callers get a fast 503 for a few seconds instead of each waiting
-for its own time-out.
+Discovery is read once; the JWKS is kept for a bounded time and refreshed at once on an
+unknown `kid` (at most once per few seconds, see `shared.signing_keys`). Every token that fails
+verification, for any reason, is a 401 with one log line. When the issuer cannot be read,
+callers get a fast 503 for a few seconds instead of each waiting for its own time-out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import ssl
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,12 +26,15 @@ from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
 from shared.errors import Forbidden, MissingToken, Unauthenticated, UpstreamUnavailable
 from shared.settings import is_loopback_host
+from shared.signing_keys import IssuerKey, KeySet
 
 logger = logging.getLogger(__name__)
 
 # Asymmetric only: an HMAC algorithm would let anyone holding the public key sign tokens.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-_BEARER = re.compile(r"^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)$", re.I)
+# JWT NumericDate claims (RFC 7519 2): JSON numbers, never strings or booleans.
+_DATE_CLAIMS = ("exp", "nbf", "iat")
+_BEARER = re.compile(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)", re.I)
 MAX_TOKEN_LENGTH = 16 * 1024
 # How long a failed discovery or JWKS read answers 503 at once instead of trying again.
 UNAVAILABLE_SECONDS = 5.0
@@ -57,7 +62,13 @@ class Caller:
 
 
 class CallerAuthenticator:
-    """Validates `Authorization: Bearer <JWT>`: signature, iss, aud, exp, nbf, iat, sub."""
+    """Validates `Authorization: Bearer <JWT>`: signature, iss, aud, exp, nbf, iat, sub, and
+    the required scope when one is configured."""
+
+    # A withdrawn signing key stops working within KEY_SET_LIFESPAN_SECONDS; a new key is
+    # fetched on its first token unless a fetch happened within REFRESH_INTERVAL_SECONDS.
+    KEY_SET_LIFESPAN_SECONDS = 300.0
+    REFRESH_INTERVAL_SECONDS = 5.0
 
     def __init__(
         self,
@@ -66,45 +77,45 @@ class CallerAuthenticator:
         *,
         ssl_context: ssl.SSLContext | None = None,
         leeway_seconds: int = 60,
-        jwks_lifespan_seconds: int = 3600,
-        refresh_cooldown_seconds: int = 60,
+        required_scope: str | None = None,
         timeout_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = issuer
         self.audiences = audiences
+        self.required_scope = required_scope
         self._ssl_context = ssl_context
         self._leeway = leeway_seconds
-        self._lifespan = jwks_lifespan_seconds
-        self._cooldown = refresh_cooldown_seconds
         self._timeout = timeout_seconds
-        self._jwks: PyJWKClient | None = None
+        self._clock = clock
+        self._keys: KeySet | None = None
         self._lock = threading.Lock()
         self._unavailable_until = 0.0
 
     def _fail_fast(self) -> None:
-        if time.monotonic() < self._unavailable_until:
+        if self._clock() < self._unavailable_until:
             raise UpstreamUnavailable(
                 "The identity provider is unavailable.", retry_after=int(UNAVAILABLE_SECONDS)
             )
 
     def _unavailable(self, message: str) -> UpstreamUnavailable:
-        self._unavailable_until = time.monotonic() + UNAVAILABLE_SECONDS
+        self._unavailable_until = self._clock() + UNAVAILABLE_SECONDS
         return UpstreamUnavailable(message, retry_after=int(UNAVAILABLE_SECONDS))
 
-    def _jwks_client(self) -> PyJWKClient:
-        if self._jwks is None:
+    def _key_set(self) -> KeySet:
+        if self._keys is None:
             with self._lock:
                 self._fail_fast()
-                if self._jwks is None:
-                    self._jwks = PyJWKClient(
-                        self._discover_jwks_uri(),
-                        cache_jwk_set=True,
-                        lifespan=self._lifespan,
-                        timeout=self._timeout,
+                if self._keys is None:
+                    client = PyJWKClient(
+                        self._discover_jwks_uri(), cache_jwk_set=False, timeout=self._timeout,
                         ssl_context=self._ssl_context,
-                        cooldown_duration=self._cooldown,
                     )
-        return self._jwks
+                    self._keys = KeySet(
+                        client, lifespan=self.KEY_SET_LIFESPAN_SECONDS,
+                        refresh_interval=self.REFRESH_INTERVAL_SECONDS, clock=self._clock,
+                    )
+        return self._keys
 
     def _discover_jwks_uri(self) -> str:
         url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
@@ -136,17 +147,35 @@ class CallerAuthenticator:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _rejected("malformed token", exc) from exc
-        if header.get("alg") not in ALGORITHMS:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise _rejected("algorithm not allowed")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise _rejected("no key id")
         key = self._signing_key(kid)
+        if not key.fits(alg):
+            raise _rejected("key type does not match the token's algorithm")
+        claims = self._verified_claims(token, key, alg)
+        for name in _DATE_CLAIMS:
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)
+                                   or not math.isfinite(value)):
+                raise _rejected(f"{name} is not a number")
+        if self.required_scope is not None:
+            scp = claims.get("scp")
+            if not isinstance(scp, str) or self.required_scope not in scp.split(" "):
+                raise _rejected("required scope missing")
+        return _caller(claims)
+
+    def _verified_claims(self, token: str, key: IssuerKey, alg: str) -> dict[str, Any]:
+        """The verification boundary: whatever PyJWT or the cryptography below it raises for
+        this token is a refusal of the token, never a server error."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
-                key=key.key,
-                algorithms=list(ALGORITHMS),
+                key=key.jwk.key,
+                algorithms=[alg],
                 audience=list(self.audiences),
                 issuer=self.issuer,
                 leeway=self._leeway,
@@ -154,27 +183,26 @@ class CallerAuthenticator:
             )
         except jwt.PyJWTError as exc:
             raise _rejected("invalid claims or signature", exc) from exc
-        return _caller(claims)
+        except (TypeError, ValueError) as exc:
+            # A key PyJWT cannot use with this algorithm (it raises TypeError for some).
+            raise _rejected("signature could not be verified with the key", exc) from exc
+        return claims
 
-    def _signing_key(self, kid: str) -> jwt.PyJWK:
-        client = self._jwks_client()
-        if client.jwk_set_cache is None or client.jwk_set_cache.get() is None:
+    def _signing_key(self, kid: str) -> IssuerKey:
+        keys = self._key_set()
+        if not keys.loaded:
             self._fail_fast()  # only a fetch would help, and one just failed
         try:
-            return client.get_signing_key(kid)
+            key = keys.get(kid)
         except PyJWKClientConnectionError as exc:
             logger.error("The issuer's JWKS could not be fetched")
             raise self._unavailable("The identity provider's keys could not be read.") from exc
-        except PyJWKClientError as exc:
-            # PyJWT says which by message only: a key set without this kid is the caller's
-            # problem; an unusable key set is the issuer's.
-            if "Unable to find a signing key" in str(exc):
-                raise _rejected("unknown signing key", exc) from exc
-            logger.error("The issuer's JWKS is unusable: %s", exc)
-            raise self._unavailable("The identity provider's keys could not be read.") from exc
-        except (jwt.PyJWTError, ValueError) as exc:
+        except (PyJWKClientError, jwt.PyJWTError, ValueError) as exc:
             logger.error("The issuer's JWKS is unusable: %s", type(exc).__name__)
             raise self._unavailable("The identity provider's keys could not be read.") from exc
+        if key is None:
+            raise _rejected("unknown signing key")
+        return key
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -189,7 +217,8 @@ def _bearer_token(authorization: str | None) -> str:
         raise MissingToken("A Bearer token is required in the Authorization header.")
     if len(authorization) > MAX_TOKEN_LENGTH:
         raise _rejected("token too long")
-    match = _BEARER.match(authorization.strip())
+    # Optional spaces around a field value are not part of it (RFC 9110 5.5); nothing else is.
+    match = _BEARER.fullmatch(authorization.strip(" \t"))
     if match is None:
         raise _rejected("not a Bearer JWT")
     return match.group(1)

@@ -27,6 +27,7 @@ from shared.errors import (
 )
 from shared.services import Services, get_services
 from shared.settings import ConfigurationError
+from shared.strict_json import NotStrictJson, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -68,24 +69,13 @@ class ApiRequest:
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType("Send the body as application/json.")
         try:
-            return json.loads(
-                body.decode("utf-8"),
-                object_pairs_hook=_no_duplicate_keys,
-                parse_constant=_no_constants,
-            )
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            value = parse_json(body)
+        except NotStrictJson as exc:
             raise ValidationError("The body is not valid JSON.") from exc
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate key")
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+        if value is None:
+            # Every body here is an object; `null` is not "no body" (send none instead).
+            raise ValidationError("The body must be a JSON object.")
+        return value
 
 
 def problem(error: ServiceError) -> func.HttpResponse:

@@ -54,7 +54,8 @@ class Services:
             credential=credential,
             acs=acs,
             authenticator=CallerAuthenticator(
-                settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context()
+                settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context(),
+                required_scope=settings.auth_required_scope,
             ),
             tokens=TokenService(acs, identities),
             sms=SmsService(

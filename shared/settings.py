@@ -6,7 +6,6 @@ back in messages, because a mistaken value may be a secret.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,26 +15,46 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from shared.key_refusal import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    carries_acs_key,
+    carries_key,
+    development_endpoints,
+    is_development_storage,
+    is_loopback_host,
+    parse_connection_string,
+)
+
+__all__ = [
+    "AZURITE_ACCOUNT", "AZURITE_KEY", "ConfigurationError", "Settings", "carries_key",
+    "is_development_storage", "is_loopback_host", "parse_connection_string",
+]
+
 ACS_SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 TOKEN_MINUTES_MIN, TOKEN_MINUTES_MAX = 60, 1440
 
-# The public Azurite development account: the only storage key this service accepts,
-# and only when every endpoint in the connection string is on loopback.
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
 # Settings that can only hold an ACS access key: their mere presence is refused.
 _KEY_SETTINGS = (
     "ACS_CONNECTION_STRING",
     "ACS_ACCESS_KEY",
     "COMMUNICATION_SERVICES_CONNECTION_STRING",
 )
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
-_ROLE = re.compile(r"^[\w.\-:/]{1,120}$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$|^\d{5,6}$")
+# The settings this service reads: none may carry a key of any kind (the platform's own
+# settings, such as a run-from-package SAS URL, are not the service's to judge).
+_OWN_SETTINGS = (
+    "ACS_ENDPOINT", "AZURE_CLIENT_ID", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_REQUIRED_SCOPE",
+    "TOKEN_SCOPES", "TOKEN_EXPIRES_MINUTES", "SMS_FROM", "SMS_SEND_ROLE", "SMS_MAX_RECIPIENTS",
+    "SMS_ALLOWED_COUNTRY_CODES", "IDENTITY_TABLE_NAME", "SMS_IDEMPOTENCY_TABLE_NAME",
+    "ACS_RETRY_SECONDS",
+)
+# Matched whole (fullmatch): `$` would accept a trailing newline.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+_SCOPE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
+_ROLE = re.compile(r"[\w.\-:/]{1,120}")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}|\d{5,6}")
 
 T = TypeVar("T")
 
@@ -51,6 +70,7 @@ class Settings:
     auth_audiences: tuple[str, ...]
     identity_table: str
     azure_client_id: str | None = None
+    auth_required_scope: str | None = None
     token_scopes: frozenset[str] = frozenset({"chat", "voip"})
     token_expires_minutes: int = 60
     sms_from: str | None = None
@@ -64,40 +84,6 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         return _Reader(os.environ if environ is None else environ).settings()
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_connection_string(value: str) -> dict[str, str]:
-    """Split `k=v;k=v` into a dict with lower-case keys (values may contain '=')."""
-    parts = (item.split("=", 1) for item in value.split(";") if item.strip())
-    return {key.strip().lower(): val.strip() for key, val in (p for p in parts if len(p) == 2)}
-
-
-def is_development_storage(value: str) -> bool:
-    """True for Azurite's development connection: the public key, loopback endpoints only."""
-    parts = parse_connection_string(value)
-    if parts.get("usedevelopmentstorage") == "true":
-        return True
-    if parts.get("accountname") != AZURITE_ACCOUNT or parts.get("accountkey") != AZURITE_KEY:
-        return False
-    endpoints = [v for k, v in parts.items() if k.endswith("endpoint")]
-    return bool(endpoints) and all(is_loopback_host(urlsplit(e).hostname) for e in endpoints)
-
-
-def carries_key(value: str) -> bool:
-    """Whether a setting's value holds an ACS access key or a storage key or SAS."""
-    parts = parse_connection_string(value)
-    return any(k in parts for k in ("accesskey", "accountkey", "sharedaccesssignature"))
 
 
 class _Reader:
@@ -135,7 +121,10 @@ class _Reader:
         secure = parts.scheme == "https" or (
             parts.scheme == "http" and is_loopback_host(parts.hostname)
         )
-        if not secure or not parts.hostname or parts.query or parts.fragment:
+        if "@" in parts.netloc:
+            # Credentials in the URL would be sent along; the service holds none.
+            self.problems.append(f"{name} must not carry credentials (user:password@)")
+        elif not secure or not parts.hostname or parts.query or parts.fragment:
             self.problems.append(f"{name} must be an https:// URL without query or fragment")
         elif origin_only and parts.path not in ("", "/"):
             self.problems.append(f"{name} must be the resource's base URL, without a path")
@@ -150,16 +139,23 @@ class _Reader:
                     "set ACS_ENDPOINT and grant the app's managed identity access to ACS"
                 )
         for name, value in self.env.items():
-            if "accesskey=" in value.replace(" ", "").lower() and name not in _KEY_SETTINGS:
+            if name not in _KEY_SETTINGS and carries_acs_key(value):
                 self.problems.append(
                     f"{name} carries an ACS access key: remove it; the service authenticates "
                     "to ACS with managed identity only"
                 )
+            elif name in _OWN_SETTINGS and carries_key(value):
+                self.problems.append(
+                    f"{name} carries a key or credentials: the service authenticates with "
+                    "managed identity only"
+                )
         storage = self._get("AzureWebJobsStorage")
-        if storage and carries_key(storage) and not is_development_storage(storage):
+        if storage and (carries_key(storage) or "=" in storage) \
+                and not is_development_storage(storage):
             self.problems.append(
-                "AzureWebJobsStorage carries a storage key: use an identity-based connection "
-                "(AzureWebJobsStorage__accountName) instead"
+                "AzureWebJobsStorage carries a storage key or is a connection string: use an "
+                "identity-based connection (AzureWebJobsStorage__accountName) instead; only "
+                "Azurite's development account on loopback is accepted"
             )
 
     def _identity_table(self) -> str:
@@ -167,8 +163,8 @@ class _Reader:
             "IDENTITY_TABLE_ENDPOINT",
             "the Table Storage endpoint, e.g. https://<account>.table.core.windows.net",
         )
-        if "=" in raw:
-            if not is_development_storage(raw):
+        if "=" in raw or carries_key(raw):
+            if "table" not in (development_endpoints(raw) or {}):
                 self.problems.append(
                     "IDENTITY_TABLE_ENDPOINT must be a Table endpoint URL (managed identity); "
                     "a connection string is accepted only for the Azurite development account "
@@ -197,7 +193,7 @@ class _Reader:
         )
         table = self._identity_table()
         client_id = self._get("AZURE_CLIENT_ID")
-        if client_id is not None and not _GUID.match(client_id):
+        if client_id is not None and not _GUID.fullmatch(client_id):
             self.problems.append("AZURE_CLIENT_ID must be the GUID client id of a managed identity")
         settings = Settings(
             acs_endpoint=acs,
@@ -205,6 +201,10 @@ class _Reader:
             auth_audiences=audiences,
             identity_table=table,
             azure_client_id=client_id,
+            auth_required_scope=self._parse(
+                "AUTH_REQUIRED_SCOPE", None, _scope_name,
+                "one scope name as access tokens carry it in scp, e.g. access_as_user",
+            ),
             token_scopes=self._parse(
                 "TOKEN_SCOPES", Settings.token_scopes, _scopes,
                 f"a comma-separated subset of {', '.join(sorted(ACS_SCOPES))}",
@@ -276,13 +276,20 @@ def _scopes(raw: str) -> frozenset[str]:
 
 
 def _sender(raw: str) -> str:
-    if not (_E164.match(raw) or _SENDER_ID.match(raw)):
+    if not (_E164.fullmatch(raw) or _SENDER_ID.fullmatch(raw)):
+        raise ValueError(raw)
+    return raw
+
+
+def _scope_name(raw: str) -> str:
+    # `scp` is space-separated (RFC 8693 4.2), so one scope is printable ASCII without spaces.
+    if not _SCOPE_NAME.fullmatch(raw):
         raise ValueError(raw)
     return raw
 
 
 def _role(raw: str) -> str:
-    if not _ROLE.match(raw):
+    if not _ROLE.fullmatch(raw):
         raise ValueError(raw)
     return raw
 
@@ -295,6 +302,6 @@ def _regions(raw: str) -> frozenset[str]:
 
 
 def _table_name(raw: str) -> str:
-    if not _TABLE_NAME.match(raw):
+    if not _TABLE_NAME.fullmatch(raw):
         raise ValueError(raw)
     return raw

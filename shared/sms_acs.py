@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+from azure.core.exceptions import ClientAuthenticationError
 from azure.core.rest import HttpResponse
 
 from shared.acs import AcsClient, error_from_response
+from shared.acs_reach import Reach
 from shared.errors import ServiceError, UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -116,45 +117,40 @@ class SmsClient:
             "message": content.message,
             "smsSendOptions": options,
         }
-        response, uncertain = self._post(body)
+        response, may_have_acted = self._post(body)
         if response.status_code != 202:
             error = error_from_response("sms.send", response)
             if not isinstance(error, ServiceError):
                 raise error
-            # 429, 503 and 4xx say ACS did not act on the call; a 500, 502 or 504 may come
-            # after it did. `uncertain`: an earlier try of this call may have been sent.
-            acted = uncertain or response.status_code in _OUTCOME_UNKNOWN
-            raise SendFailed(error, not_sent=not acted, status=response.status_code)
+            # `may_have_acted`: some try of this call (this answer's included) may have been
+            # sent; only when none was are its recipients free for a new attempt.
+            raise SendFailed(error, not_sent=not may_have_acted, status=response.status_code)
         try:
             return parse_results(response.content, batch)
         except UpstreamError as exc:
             raise SendFailed(exc, not_sent=False) from None
 
     def _post(self, body: dict[str, Any]) -> tuple[HttpResponse, bool]:
-        """POST the call; also say whether any try before the answer may have been sent.
+        """POST the call; also say whether any try may have reached ACS.
 
-        The pipeline (`idempotent=False`) retries only answers saying ACS did not act (429,
-        503) and stops at the first try whose outcome is unknown, so each such try is seen
-        here. It is retried under the same repeatability ids, which ACS drops as repeats.
+        One Reach spans every try, the pipeline's own retries included (shared.acs_reach):
+        a 502 that the pipeline retried into a 503 still counts as "may have sent". The
+        pipeline (`idempotent=False`) retries only 429 and 503; a try whose outcome is unknown
+        comes back here and is retried under the same repeatability ids, which ACS drops.
         """
-        uncertain = False
+        reach = Reach()
         for tried in range(1, TRIES + 1):
             last = tried == TRIES
             try:
                 response = self._acs.send("POST", "/sms", api_version=SMS_API_VERSION,
-                                          body=body, idempotent=False)
+                                          body=body, idempotent=False, reach=reach)
             except UpstreamUnavailable as exc:
-                # azure-core: a ServiceRequestError means no request was sent, and a credential
-                # failure comes before sending; any other failure may follow a sent request.
-                cause = exc.__cause__
-                never_left = isinstance(cause, (ServiceRequestError, ClientAuthenticationError))
-                uncertain = uncertain or not never_left
-                if last or isinstance(cause, ClientAuthenticationError):
-                    raise SendFailed(exc, not_sent=not uncertain) from None
+                # A credential failure comes before sending: trying again will not help.
+                if last or isinstance(exc.__cause__, ClientAuthenticationError):
+                    raise SendFailed(exc, not_sent=not reach.may_have_acted) from None
             else:
                 if response.status_code not in _OUTCOME_UNKNOWN or last:
-                    return response, uncertain
-                uncertain = True
+                    return response, reach.may_have_acted
             time.sleep(BACKOFF_SECONDS * tried)
         raise AssertionError("unreachable: the last try returns or raises")
 

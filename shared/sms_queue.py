@@ -15,6 +15,7 @@ import azure.functions as func
 from shared.errors import ServiceError, UnprocessableContent, UpstreamUnavailable, ValidationError
 from shared.services import Services
 from shared.sms_request import SmsRequest, parse_idempotency_key
+from shared.strict_json import NotStrictJson, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def handle_outbox_message(msg: func.QueueMessage, deadletter: func.Out[str],
 
 def _parse(msg: func.QueueMessage, services: Services) -> tuple[SmsRequest, str]:
     try:
-        body = json.loads(msg.get_body().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        body = parse_json(msg.get_body())
+    except NotStrictJson as exc:
+        # The same reader as the HTTP edge: what SendSms refuses is dead-lettered here.
         raise ValidationError("The message is not UTF-8 JSON.") from exc
     key = parse_idempotency_key(body.get("idempotencyKey") if isinstance(body, dict) else None,
                                 pointer="/idempotencyKey")

@@ -14,14 +14,18 @@ import phonenumbers
 
 from shared.errors import FieldError, ValidationError
 from shared.settings import Settings
+from shared.strict_json import is_unicode
 
 MESSAGE_MAX = 2048
 TAG_MAX = 128
 KEY_MAX = 128
+# Patterns are matched whole (fullmatch): `$` would let a trailing newline through.
 # Loose on purpose: E.164 written with the usual separators; phonenumbers does the real parse.
-_NUMBER_SHAPE = re.compile(r"^\+[0-9 ()\-.]{2,30}$")
+_NUMBER_SHAPE = re.compile(r"\+[0-9 ()\-.]{2,30}")
 # Printable ASCII only: the key is stored, hashed and echoed in logs never, but kept sane.
-_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+# openapi.yaml states the same patterns (tests hold the two together).
+_TAG = re.compile(rf"[^\x00-\x1f\x7f-\x9f]{{1,{TAG_MAX}}}")
 _FIELDS = frozenset({"to", "message", "tag", "enableDeliveryReport"})
 
 
@@ -59,14 +63,15 @@ class SmsRequest:
         recipients, invalid = _recipients(body.get("to"), settings, problems)
         message = body.get("message")
         if not isinstance(message, str) or not 1 <= len(message) <= MESSAGE_MAX \
-                or not message.strip():
+                or not message.strip() or not is_unicode(message):
             problems.append(FieldError(
                 "/message", f"Required: text of 1 to {MESSAGE_MAX} characters, not only spaces."
             ))
         tag = body.get("tag")
-        if tag is not None and (not isinstance(tag, str) or not 1 <= len(tag) <= TAG_MAX
-                                or not tag.isprintable()):
-            problems.append(FieldError("/tag", f"Printable text of 1 to {TAG_MAX} characters."))
+        if tag is not None and (not isinstance(tag, str) or not _TAG.fullmatch(tag)):
+            problems.append(FieldError(
+                "/tag", f"Text of 1 to {TAG_MAX} characters without control characters."
+            ))
         report = body.get("enableDeliveryReport", False)
         if not isinstance(report, bool):
             problems.append(FieldError("/enableDeliveryReport", "Must be true or false."))
@@ -97,9 +102,15 @@ def _recipients(raw: Any, settings: Settings, problems: list[FieldError]
     invalid: set[str] = set()
     for index, item in enumerate(items):
         pointer = "/to" if isinstance(raw, str) else f"/to/{index}"
+        if not isinstance(item, str) or not _NUMBER_SHAPE.fullmatch(item):
+            problems.append(FieldError(pointer, "Not a phone number in E.164 format."))
+            continue
         number = _parse_number(item)
         if number is None:
-            problems.append(FieldError(pointer, "Not a phone number in E.164 format."))
+            # The documented shape, but no number (too short, no such country code): a failed
+            # result like any invalid number, under the text as given.
+            numbers[item] = None
+            invalid.add(item)
             continue
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         numbers[e164] = None
@@ -115,9 +126,7 @@ def _recipients(raw: Any, settings: Settings, problems: list[FieldError]
     return tuple(numbers), frozenset(invalid)
 
 
-def _parse_number(item: Any) -> phonenumbers.PhoneNumber | None:
-    if not isinstance(item, str) or not _NUMBER_SHAPE.match(item):
-        return None
+def _parse_number(item: str) -> phonenumbers.PhoneNumber | None:
     try:
         return phonenumbers.parse(item, None)
     except phonenumbers.NumberParseException:
@@ -129,7 +138,7 @@ def parse_idempotency_key(value: Any, *, pointer: str | None = None) -> str | No
     ASCII characters."""
     if value is None:
         return None
-    if isinstance(value, str) and len(value) <= KEY_MAX and _KEY.match(value):
+    if isinstance(value, str) and len(value) <= KEY_MAX and _KEY.fullmatch(value):
         return value
     detail = f"Must be 1 to {KEY_MAX} printable ASCII characters."
     if pointer is None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AzureNamedKeyCredential, TokenCredential
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
@@ -22,7 +22,8 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.errors import UpstreamError, UpstreamUnavailable
-from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY, carries_key, development_endpoints
+from shared.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -39,22 +40,24 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 
 
 def build_service_client(target: str, credential: TokenCredential) -> TableServiceClient:
-    """`target` is an https endpoint (managed identity) or a vetted development connection."""
-    if "=" in target:
-        return TableServiceClient.from_connection_string(
-            _expand_development_storage(target), **_CLIENT_OPTIONS
+    """`target` is an https endpoint (managed identity) or Azurite's development connection.
+
+    The shared key is only ever built for Azurite's public account on a loopback endpoint,
+    checked here again rather than trusted from the settings.
+    """
+    if "=" in target or carries_key(target):
+        endpoints = development_endpoints(target)
+        if endpoints is None or "table" not in endpoints:
+            raise ConfigurationError(
+                "IDENTITY_TABLE_ENDPOINT: a shared key is accepted only for the Azurite "
+                "development account on loopback"
+            )
+        return TableServiceClient(
+            endpoint=endpoints["table"],
+            credential=AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+            **_CLIENT_OPTIONS,
         )
     return TableServiceClient(endpoint=target, credential=credential, **_CLIENT_OPTIONS)
-
-
-def _expand_development_storage(connection: str) -> str:
-    if connection.replace(" ", "").lower() == "usedevelopmentstorage=true":
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-            f"AccountKey={AZURITE_KEY};"
-            f"TableEndpoint=http://127.0.0.1:10002/{AZURITE_ACCOUNT};"
-        )
-    return connection
 
 
 def table_missing(exc: HttpResponseError) -> bool:

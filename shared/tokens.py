@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def parse_identity_request(body: Any) -> None:
-    """CreateIdentity defines no fields: an absent or empty object only."""
+    """CreateIdentity defines no fields: no body, or an empty object."""
     if body is None or body == {}:
         return
     if not isinstance(body, dict):
@@ -57,6 +57,9 @@ class TokenRequest:
                     f"/scopes/{index}", f"Unknown scope; use {', '.join(sorted(ACS_SCOPES))}."
                 ))
         minutes = body.get("expiresInMinutes", settings.token_expires_minutes)
+        if isinstance(minutes, float) and minutes.is_integer():
+            # JSON has one number type: 544.0 is the integer 544 (as JSON Schema's `integer`).
+            minutes = int(minutes)
         if (isinstance(minutes, bool) or not isinstance(minutes, int)
                 or not TOKEN_MINUTES_MIN <= minutes <= TOKEN_MINUTES_MAX):
             problems.append(FieldError(

@@ -70,8 +70,12 @@ class EmulatorClient:
         """Give a user-assigned managed identity a role on the emulated ACS resource."""
         self._admin("POST", "/assignments", {"clientId": client_id})
 
-    def rotate_oidc_key(self) -> None:
-        self._admin("POST", "/oidc/rotate")
+    def rotate_oidc_key(self, *, retain_previous: bool = True) -> list[str]:
+        """Sign with a new key; without `retain_previous` the old one is withdrawn from the
+        JWKS. Returns the key ids published afterwards."""
+        published: list[str] = self._admin(
+            "POST", "/oidc/rotate", {"retainPrevious": retain_previous})["published"]
+        return published
 
     def mint(self, sub: str = "user-1", **claims: Any) -> str:
         """Mint an app-user token; keyword arguments map to roles, aud, ttl and claims."""

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import select
+import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import requests
 
 from devhost.host import LocalHost
+from devhost.queues import QueueClients
+from devhost.web import HttpFrontServer
 from tests.devhost.apps import AppFolder
 
 ECHO = """
@@ -325,3 +334,54 @@ def test_http_stop_removes_app_root_from_sys_path(app: AppFolder, start_host: St
     host.stop()
 
     assert str(app.root.resolve()) not in sys.path
+
+
+def test_http_fifty_connections_queued_before_accept_all_served() -> None:
+    """The listen backlog holds a burst: 50 clients connect while nothing is accepted yet
+    (a busy host), and each connection completes and is served once the host accepts."""
+    server = HttpFrontServer([], route_prefix="api", key="k", outputs=QueueClients({}, "none"))
+    clients = []
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    try:
+        port = server.server_address[1]
+        for _ in range(50):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            clients.append(client)
+        pending = set(clients)
+        deadline = time.monotonic() + 3
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], list(pending), [], 0.2)
+            pending -= {c for c in writable
+                        if c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0}
+        assert not pending, f"{len(pending)} of 50 connections did not complete"
+        serving.start()
+        for client in clients:
+            client.setblocking(True)
+            client.settimeout(10)
+            client.sendall(b"GET /api/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = [client.recv(64) for client in clients]
+        assert all(a.startswith(b"HTTP/1.1 404") for a in answers)
+    finally:
+        for client in clients:
+            client.close()
+        if serving.is_alive():
+            server.shutdown()
+        server.server_close()
+
+
+def test_http_repeated_header_joined_with_comma(app: AppFolder, start_host: StartHost) -> None:
+    app.http_function("Echo", ECHO, route="echo", methods=["post"])
+    host = start_host(app)
+    parts = urlsplit(host.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    connection.putrequest("POST", "/api/echo")
+    connection.putheader("Authorization", "Bearer first")
+    connection.putheader("Authorization", "Bearer second")
+    connection.putheader("Content-Length", "0")
+    connection.endheaders()
+    echoed = json.loads(connection.getresponse().read())
+    connection.close()
+
+    assert echoed["headers"]["authorization"] == "Bearer first, Bearer second"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -145,3 +147,23 @@ def test_e2e_sms_without_send_role_403_nothing_sent(
     assert response.status_code == 403
     check_response(openapi, response)
     assert emulator.sms() == []
+
+
+def test_e2e_two_authorization_headers_401_even_if_one_is_valid(
+    functions: Functions, emulator: EmulatorClient
+) -> None:
+    """The host joins repeated headers with ", "; the service refuses the joined value."""
+    valid = _user(emulator)["Authorization"]
+    parts = urlsplit(functions.url)
+    for first, second in ((valid, "Bearer x.y.z"), ("Bearer x.y.z", valid), (valid, valid)):
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        connection.putrequest("POST", "/api/token")
+        connection.putheader("Authorization", first)
+        connection.putheader("Authorization", second)
+        connection.putheader("Content-Length", "0")
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 401
+    assert emulator.counters()["identity.create"] == 0

@@ -148,4 +148,4 @@ def test_admin_faults_listing_shows_pending(emulator: EmulatorClient) -> None:
     emulator.fault("oidc.jwks", 503, count=3, retryAfter=2)
     pending = emulator.http.get(f"{emulator.admin}/faults", timeout=10).json()
     assert pending == {"oidc.jwks": [{"status": 503, "remaining": 3, "retryAfter": 2,
-                                      "latencyMs": 0}]}
+                                      "latencyMs": 0, "afterHandling": False}]}

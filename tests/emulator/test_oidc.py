@@ -123,3 +123,14 @@ def test_oidc_reset_keeps_signing_keys(emulator: EmulatorClient) -> None:
 def test_oidc_wrong_method_405(emulator: EmulatorClient) -> None:
     response = requests.post(f"{emulator.issuer}/jwks", verify=emulator.http.verify, timeout=10)
     assert response.status_code == 405 and response.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("claims", [
+    {"iss": ["https://a", "https://b"]}, {"iss": 5}, {"iss": {"x": 1}},
+])
+def test_oidc_mint_claim_of_unsignable_type_400(emulator: EmulatorClient,
+                                                claims: dict[str, Any]) -> None:
+    response = emulator.http.post(f"{emulator.issuer}/token",
+                                  json={"sub": "u", "claims": claims}, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "ValidationError"

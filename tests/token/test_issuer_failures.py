@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import CallerAuthenticator
 from shared.errors import Unauthenticated, UpstreamUnavailable
@@ -155,3 +155,54 @@ def test_authenticator_unknown_kid_with_healthy_issuer_unauthenticated(issuer: I
                         key_size=2048), algorithm="RS256", headers={"kid": "other"})
     with pytest.raises(Unauthenticated):
         issuer.authenticator().authenticate(f"Bearer {forged}")
+
+
+def _ec_jwk(curve: ec.EllipticCurve, **extra: str) -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(
+        ec.generate_private_key(curve).public_key()))
+    return {**public, "kid": KID, "use": "sig", **extra}
+
+
+@pytest.mark.parametrize(("published", "alg", "signer"), [
+    # An EC key published under the kid; the token claims RSA.
+    (lambda: _ec_jwk(ec.SECP256R1()), "RS256", lambda: rsa.generate_private_key(65537, 2048)),
+    (lambda: _ec_jwk(ec.SECP256R1()), "PS256", lambda: rsa.generate_private_key(65537, 2048)),
+    # An EC key on another curve than the algorithm's.
+    (lambda: _ec_jwk(ec.SECP384R1()), "ES256", lambda: ec.generate_private_key(ec.SECP256R1())),
+    # The JWK names its own algorithm; the token another of the same family.
+    (lambda: _ec_jwk(ec.SECP256R1(), alg="ES256"), "ES384",
+     lambda: ec.generate_private_key(ec.SECP384R1())),
+], ids=["ec_key_rs256", "ec_key_ps256", "p384_key_es256", "jwk_alg_es256_token_es384"])
+def test_authenticator_algorithm_not_fitting_key_unauthenticated(
+    published: Any, alg: str, signer: Any, issuer: Issuer, caplog: pytest.LogCaptureFixture,
+) -> None:
+    jwk = published()
+    issuer.jwks = lambda: (200, json.dumps({"keys": [jwk]}).encode())
+    now = int(time.time())
+    token = jwt.encode({"iss": issuer.url, "aud": "api://app", "sub": "u", "iat": now,
+                        "exp": now + 600}, signer(), algorithm=alg, headers={"kid": KID})
+
+    with pytest.raises(Unauthenticated):
+        issuer.authenticator().authenticate(f"Bearer {token}")
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_authenticator_unknown_kid_flood_issuer_down_one_fetch_per_interval(
+    issuer: Issuer,
+) -> None:
+    clock = [1000.0]
+    authenticator = CallerAuthenticator(issuer.url, ("api://app",), timeout_seconds=2,
+                                        clock=lambda: clock[0])
+    assert authenticator.authenticate(f"Bearer {issuer.token()}").subject == "sub:user"
+    issuer.jwks = lambda: (500, b"{}")
+    forged = jwt.encode({"sub": "x"}, rsa.generate_private_key(65537, 2048), algorithm="RS256",
+                        headers={"kid": "forged"})
+    clock[0] += CallerAuthenticator.REFRESH_INTERVAL_SECONDS
+    before = len(issuer.requests)
+    for _ in range(30):
+        with pytest.raises((Unauthenticated, UpstreamUnavailable)):
+            authenticator.authenticate(f"Bearer {forged}")
+        clock[0] += 0.01
+    assert len(issuer.requests) - before == 1
+    # Tokens with the known key keep working from the key set still held.
+    assert authenticator.authenticate(f"Bearer {issuer.token()}").subject == "sub:user"
