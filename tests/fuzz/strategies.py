@@ -42,6 +42,12 @@ json_values: st.SearchStrategy[Any] = st.recursive(
 )
 
 
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """One of the strategies, each picked in proportion to its weight (st.one_of is uniform)."""
+    return st.sampled_from([s for weight, s in choices for _ in range(weight)]).flatmap(
+        lambda chosen: chosen)
+
+
 def from_schema(schema: dict[str, Any], examples: tuple[Any, ...] = ()
                 ) -> st.SearchStrategy[Any]:
     """Values valid by `schema`, for the JSON Schema subset openapi.yaml uses (refs resolved).
@@ -146,7 +152,7 @@ def json_bytes(value: Any) -> bytes:
 def bodies(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Body]:
     """Every shape of request body: valid, broken, hostile JSON, broken JSON text and bytes."""
     as_json = st.sampled_from(JSON_TYPES)
-    document = st.one_of(valid, valid, broken(valid), broken(valid), json_values)
+    document = weighted((2, valid), (2, broken(valid)), (1, json_values))
 
     @st.composite
     def build(draw: st.DrawFn) -> Body:

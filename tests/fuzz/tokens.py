@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import strategies as st
 
-from tests.fuzz.strategies import hostile_text
+from tests.fuzz.strategies import hostile_text, weighted
 from tests.support import EmulatorClient
 
 USERS = 4  # a few callers, so identities are created once and then found
@@ -110,4 +110,4 @@ def authorizations(credentials: Credentials, roles: tuple[str, ...]
         st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=60),
     )
     # Two in three requests carry a good credential, so most reach the body checks.
-    return st.sampled_from([good, good, refused]).flatmap(lambda chosen: chosen)
+    return weighted((2, good), (1, refused))

@@ -13,7 +13,14 @@ from schemathesis.core import NOT_SET
 
 from tests.fuzz.endpoints import OPENAPI, Endpoint
 from tests.fuzz.probe import FuzzRequest
-from tests.fuzz.strategies import Body, bodies, from_schema, hostile_text, json_bytes
+from tests.fuzz.strategies import (
+    Body,
+    bodies,
+    from_schema,
+    hostile_text,
+    json_bytes,
+    weighted,
+)
 from tests.fuzz.tokens import Credentials, authorizations
 
 _SCHEMA = schemathesis.openapi.from_path(OPENAPI)
@@ -22,9 +29,10 @@ KEY_POOL = ("fuzz-key-1", "fuzz-key-2", "k")
 
 
 def _header_values(schema: dict[str, Any]) -> st.SearchStrategy[str | None]:
-    return st.one_of(
-        st.none(), st.none(), st.sampled_from(KEY_POOL), from_schema(schema), hostile_text,
-        st.sampled_from(["", " k", "k ", "k" * 128, "k" * 129, "\x7f", "caf\u00e9", "a\tb"]),
+    return weighted(
+        (2, st.none()), (1, st.sampled_from(KEY_POOL)), (1, from_schema(schema)),
+        (1, hostile_text),
+        (1, st.sampled_from(["", " k", "k ", "k" * 128, "k" * 129, "\x7f", "caf\u00e9", "a\tb"])),
     )
 
 
@@ -69,4 +77,4 @@ def requests_for(endpoint: Endpoint, credentials: Credentials
     )
     from_schemathesis = st.tuples(generated, auth).map(lambda pair: _from_case(*pair))
     # schemathesis generates a case in 15-40 ms, this tier's strategies in a few.
-    return st.one_of(own(), own(), own(), own(), own(), from_schemathesis)
+    return weighted((5, own()), (1, from_schemathesis))
