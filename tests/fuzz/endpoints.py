@@ -18,6 +18,9 @@ OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
 ROLES: dict[str, tuple[str, ...]] = {"sendSms": ("Sms.Send",)}
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
 @dataclass(frozen=True)
 class Endpoint:
     operation_id: str
@@ -26,6 +29,7 @@ class Endpoint:
     body_schema: dict[str, Any] | None  # the application/json request body, refs resolved
     body_required: bool
     headers: tuple[tuple[str, dict[str, Any]], ...]  # documented header parameters
+    path_params: tuple[tuple[str, dict[str, Any]], ...]  # `{name}` segments of the path
     roles: tuple[str, ...]
     examples: tuple[Any, ...]  # the documented request body examples
 
@@ -58,19 +62,22 @@ def endpoints(spec: dict[str, Any] | None = None) -> list[Endpoint]:
     found = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
+            if method not in _METHODS:
+                continue
             body = resolve(spec, operation.get("requestBody", {}))
             media = body.get("content", {}).get("application/json", {})
+            parameters = resolve(spec, [*item.get("parameters", []),
+                                        *operation.get("parameters", [])])
             found.append(Endpoint(
                 operation_id=operation["operationId"],
                 method=method.upper(),
                 path=path,
                 body_schema=media.get("schema"),
                 body_required=bool(body.get("required", False)),
-                headers=tuple(
-                    (p["name"], p.get("schema", {}))
-                    for p in resolve(spec, operation.get("parameters", []))
-                    if p["in"] == "header"
-                ),
+                headers=tuple((p["name"], p.get("schema", {}))
+                              for p in parameters if p["in"] == "header"),
+                path_params=tuple((p["name"], p.get("schema", {}))
+                                  for p in parameters if p["in"] == "path"),
                 roles=ROLES.get(operation["operationId"], ()),
                 examples=tuple(example["value"] for example in media.get("examples", {}).values()
                                if "value" in example),

@@ -59,13 +59,14 @@ class FuzzRequest:
     headers: dict[str, str]
     body: bytes | None
     kind: str  # how the body was made, for the failure report
+    path: str | None = None  # the path with its parameters filled in, if it has any
 
     def describe(self) -> str:
         shown = {k: (v[:40] + "...") if k == "Authorization" and len(v) > 40 else v
                  for k, v in self.headers.items()}
         body = self.body if self.body is None or len(self.body) < 400 else \
             self.body[:400] + b"...(%d bytes)" % len(self.body)
-        return f"[{self.kind}] headers={shown!r} body={body!r}"
+        return f"[{self.kind}] path={self.path!r} headers={shown!r} body={body!r}"
 
 
 class SideEffects:
@@ -109,7 +110,8 @@ class Probe:
     def send(self, endpoint: Endpoint, request: FuzzRequest) -> requests.Response:
         headers = {name: _header_bytes(value) for name, value in request.headers.items()}
         started = time.perf_counter()
-        response = self.http.request(endpoint.method, self.base_url + endpoint.path,
+        response = self.http.request(endpoint.method,
+                                     self.base_url + (request.path or endpoint.path),
                                      headers=headers, data=request.body, timeout=60)
         TALLY.waiting[endpoint.name] += time.perf_counter() - started
         TALLY.add(endpoint.name, str(response.status_code))

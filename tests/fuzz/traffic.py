@@ -5,6 +5,7 @@ generates bodies and headers valid and invalid by openapi.yaml)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import schemathesis
 from hypothesis import strategies as st
@@ -36,6 +37,20 @@ def _header_values(schema: dict[str, Any]) -> st.SearchStrategy[str | None]:
     )
 
 
+def _path_values(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    return weighted((2, from_schema(schema).map(str)), (1, hostile_text),
+                    (1, st.sampled_from(["..", "%2e%2e", "me", "8:acs:x", "a/b", " ", "%00"])))
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        # Percent-encoded UTF-8 (surrogates kept as their raw bytes); "%" itself stays, so
+        # pre-encoded values like "%2e%2e" reach the host as sent.
+        path = path.replace("{" + name + "}", quote(value.encode("utf-8", "surrogatepass"),
+                                                    safe="%:"))
+    return path
+
+
 def _from_case(case: Case[Any], authorization: str | None) -> FuzzRequest:
     headers = {k: str(v) for k, v in (case.headers or {}).items() if k != "Authorization"}
     if authorization is not None:
@@ -45,7 +60,7 @@ def _from_case(case: Case[Any], authorization: str | None) -> FuzzRequest:
         body = case.body if isinstance(case.body, bytes) else json_bytes(case.body)
         if case.media_type:
             headers["Content-Type"] = case.media_type
-    return FuzzRequest(headers, body, "schemathesis")
+    return FuzzRequest(headers, body, "schemathesis", case.formatted_path)
 
 
 def requests_for(endpoint: Endpoint, credentials: Credentials
@@ -68,7 +83,9 @@ def requests_for(endpoint: Endpoint, credentials: Credentials
         body: Body = draw(bodies(valid))
         if body.content_type is not None:
             headers["Content-Type"] = body.content_type
-        return FuzzRequest(headers, body.raw, body.kind)
+        path = _fill(endpoint.path, {name: draw(_path_values(schema))
+                                     for name, schema in endpoint.path_params})
+        return FuzzRequest(headers, body.raw, body.kind, path)
 
     operation = _SCHEMA[endpoint.path][endpoint.method]
     generated = st.one_of(
