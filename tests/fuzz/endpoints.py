@@ -76,13 +76,23 @@ def endpoints(spec: dict[str, Any] | None = None) -> list[Endpoint]:
                 body_required=bool(body.get("required", False)),
                 headers=tuple((p["name"], p.get("schema", {}))
                               for p in parameters if p["in"] == "header"),
-                path_params=tuple((p["name"], p.get("schema", {}))
+                path_params=tuple((p["name"], _with_examples(p))
                                   for p in parameters if p["in"] == "path"),
                 roles=ROLES.get(operation["operationId"], ()),
                 examples=tuple(example["value"] for example in media.get("examples", {}).values()
                                if "value" in example),
             ))
     return found
+
+
+def _with_examples(parameter: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema, with the parameter's documented example values in `examples`."""
+    schema: dict[str, Any] = dict(parameter.get("schema", {}))
+    values = [e["value"] for e in parameter.get("examples", {}).values() if "value" in e]
+    if values or "example" in parameter:
+        schema["examples"] = [*schema.get("examples", []), *values,
+                              *([parameter["example"]] if "example" in parameter else [])]
+    return schema
 
 
 def queue_message_schema(spec: dict[str, Any] | None = None) -> dict[str, Any]:

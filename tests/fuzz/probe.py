@@ -136,11 +136,15 @@ class Probe:
         operation = self.spec["paths"][endpoint.path][endpoint.method.lower()]
         status = str(response.status_code)
         assert status in operation["responses"], f"status not in openapi.yaml: {where}"
-        media = response.headers.get("Content-Type", "").split(";")[0].strip()
         described = resolve(self.spec, operation["responses"][status])
-        assert media in described.get("content", {}), f"media type {media!r}: {where}"
         for header in described.get("headers", {}):
             assert header in response.headers, f"no {header} header: {where}"
+        assert response.headers.get("Cache-Control") == "no-store", where
+        if "content" not in described:  # e.g. 204
+            assert not response.content, f"a body where none is listed: {where}"
+            return
+        media = response.headers.get("Content-Type", "").split(";")[0].strip()
+        assert media in described["content"], f"media type {media!r}: {where}"
         key = (endpoint.name, status, media)
         if key not in self._validators:
             self._validators[key] = jsonschema.Draft202012Validator(
@@ -148,7 +152,6 @@ class Probe:
                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         errors = [e.message for e in self._validators[key].iter_errors(response.json())]
         assert not errors, f"body does not match openapi.yaml ({errors}): {where}"
-        assert response.headers.get("Cache-Control") == "no-store", where
         assert response.headers.get("X-Content-Type-Options") == "nosniff", where
 
 

@@ -38,7 +38,9 @@ def _header_values(schema: dict[str, Any]) -> st.SearchStrategy[str | None]:
 
 
 def _path_values(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    documented = [str(value) for value in schema.get("examples", [])]
     return weighted((2, from_schema(schema).map(str)), (1, hostile_text),
+                    (2 if documented else 0, st.sampled_from(documented or [""])),
                     (1, st.sampled_from(["..", "%2e%2e", "me", "8:acs:x", "a/b", " ", "%00"])))
 
 
