@@ -72,7 +72,7 @@ class Outbox:
         return dropped
 
     def settle(self, dropped: list[Dropped], log_start: int) -> dict[str, str]:
-        """Each message's outcome: processed, dead-lettered, poison or retried."""
+        """Each message's outcome: processed, dead-lettered, poison, retried or not settled."""
         outcome: dict[str, str] = {}
         deadline = time.monotonic() + SETTLE_SECONDS
         left = len(dropped)
@@ -84,7 +84,8 @@ class Outbox:
                 break
             time.sleep(0.1)
         for d in dropped:
-            outcome.setdefault(d.id, "processed" if left == 0 else "stuck")
+            # Still queued: at the deadline, or when the sweep stopped at a retried message.
+            outcome.setdefault(d.id, "processed" if left == 0 else "not settled")
         return outcome
 
     def _left(self) -> int:
