@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11+, Node.js 20+):
 #   make run    start the service locally (emulator, Azurite, functions on :7071)
 #   make test   install what is needed and run the whole test suite
+#   make fuzz   the long fuzz tier: 5,000 random requests per endpoint and queue messages
 # Python: 3.13 (what the app is deployed on, and what the real Python worker needs) when
 # installed, as `python3.13` or under pyenv; otherwise python3 (3.11+). Override with
 # `make test PYTHON=python3.12 VENV=.venv-312`.
@@ -18,7 +19,7 @@ STAMP_NODE := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test test-unit lint bench install browser clean check-node
+.PHONY: run test test-unit fuzz lint bench install browser clean check-node
 
 install: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
@@ -65,6 +66,10 @@ test: install lint browser
 
 test-unit: $(STAMP_PY)
 	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
+
+# `make test` includes the fuzz tier's fixed-seed 500 per endpoint; this explores afresh.
+fuzz: install
+	FUZZ_PROFILE=fuzz $(PY) -m pytest -m fuzz --timeout=3600 $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
