@@ -6,16 +6,25 @@ roles a caller needs to get past authorization, so the body checks are reached t
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from devhost.app import load_app
+from devhost.routes import Route
+
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
 # operationId -> the app roles a caller needs; operations not listed need none.
-ROLES: dict[str, tuple[str, ...]] = {"sendSms": ("Sms.Send",)}
+ROLES: dict[str, tuple[str, ...]] = {
+    "sendSms": ("Sms.Send",),
+    **{name: ("Identity.Admin",) for name in (
+        "lookupIdentity", "getUserIdentity", "deleteUserIdentity", "revokeUserTokens")},
+}
 
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -102,3 +111,34 @@ def queue_message_schema(spec: dict[str, Any] | None = None) -> dict[str, Any]:
     header = next(p for p in resolve(spec, spec["paths"]["/api/sms"]["post"]["parameters"])
                   if p["name"] == "Idempotency-Key")
     return {**sms, "properties": {**sms["properties"], "idempotencyKey": header["schema"]}}
+
+
+def addressed(endpoint: Endpoint, path: str, every: list[Endpoint]) -> Endpoint | None:
+    """Which operation the Functions host hands `path` to, or None when it answers itself
+    (no route matches: an empty or too short path parameter, a dot segment).
+
+    Routes come from the function folders and are tried as the host tries them, by function
+    name, with their constraints (devhost.routes), so `identities/me` reaches MyIdentity.
+    """
+    prefix = "/api"
+    if not path.startswith(prefix + "/"):
+        return None
+    rest = path[len(prefix):]
+    if any(segment in (".", "..") for segment in rest.split("/")):
+        return None  # the client removes dot segments before sending (encoded ones it keeps)
+    for function in _http_functions():
+        if endpoint.method.lower() not in function[1]:
+            continue
+        if function[2].match(rest) is not None:
+            documented = prefix + "/" + re.sub(r"\{(\w+):[^}]*\}", r"{\1}", function[2].template)
+            return next((e for e in every
+                         if e.method == endpoint.method and e.path == documented), None)
+    return None
+
+
+@functools.cache
+def _http_functions() -> list[tuple[str, list[str], Route]]:
+    app = load_app(Path(__file__).resolve().parents[2])
+    found = [(f.name, [m.lower() for m in f.trigger["methods"]], Route(f.trigger["route"]))
+             for f in app.functions if f.trigger_type == "httpTrigger"]
+    return sorted(found, key=lambda item: item[0].lower())
