@@ -129,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
                 pass  # trailers
             return b""
         length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
         return self.rfile.read(length) if length else b""
 
     def _authorized(self, target: HttpFunction, query: dict[str, str]) -> bool:
@@ -144,7 +146,15 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict[str, str] = {}
         for name, value in parse_qsl(split.query):
             query[name] = f"{query[name]},{value}" if name in query else value
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError:
+            # A Content-Length that is not a number, or a broken chunk size: the host (Kestrel)
+            # answers 400 itself and drops the connection, whose framing is now unknown.
+            self.cors_headers = ()
+            self._send(400)
+            self.close_connection = True
+            return
         lowered = {name.lower(): value for name, value in self.headers.items()}
         cors = self.server.cors
         self.cors_headers = ()

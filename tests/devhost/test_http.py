@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from devhost.host import LocalHost
@@ -387,3 +388,24 @@ def test_http_repeated_header_joined_with_comma(app: AppFolder, start_host: Star
     connection.close()
 
     assert echoed["headers"]["authorization"] == "Bearer first, Bearer second"
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: :\r\n", b"Content-Length: -5\r\n", b"Content-Length: 12abc\r\n",
+    b"Transfer-Encoding: chunked\r\n",  # followed by a chunk size that is not hex
+])
+def test_http_malformed_body_framing_400_connection_closed(
+    app: AppFolder, start_host: StartHost, framing: bytes
+) -> None:
+    host = start_host(app)
+    body = b"zz\r\nhello\r\n0\r\n\r\n" if b"chunked" in framing else b""
+    port = urlsplit(host.url).port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(b"POST /api/items/1 HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + body)
+        answer = b""
+        while chunk := client.recv(4096):  # ends only when the host closes the connection
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"Content-Length: 0\r\n\r\n")
