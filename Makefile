@@ -61,8 +61,11 @@ browser:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	else echo "note: chromium and chromedriver are missing; install them (Debian: sudo apt-get install chromium chromium-driver) or the web client test fails"; fi
 
+# The fuzz tier runs in a session of its own: its own emulator, Azurite and local host, none
+# of them carrying what the other tests left behind.
 test: install lint browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not fuzz" $(PYTEST_ARGS)
+	$(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 test-unit: $(STAMP_PY)
 	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)

@@ -113,7 +113,7 @@ class Probe:
         started = time.perf_counter()
         response = self.http.request(endpoint.method,
                                      self.base_url + (request.path or endpoint.path),
-                                     headers=headers, data=request.body, timeout=60)
+                                     headers=headers, data=request.body, timeout=15)
         TALLY.waiting[endpoint.name] += time.perf_counter() - started
         TALLY.add(endpoint.name, str(response.status_code))
         where = f"{endpoint.name} -> {response.status_code} for {request.describe()}\n" \
