@@ -85,6 +85,9 @@ def _response_body(value: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return value.status_code, headers, value.get_body() or b""
 
 
+BODY_TIMEOUT_SECONDS = 30
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: HttpFrontServer
     protocol_version = "HTTP/1.1"
@@ -146,8 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict[str, str] = {}
         for name, value in parse_qsl(split.query):
             query[name] = f"{query[name]},{value}" if name in query else value
+        # A client that announces a body and never sends it does not hold a thread forever
+        # (Kestrel, in front of the real host, also gives up on a stalled request body).
+        self.connection.settimeout(BODY_TIMEOUT_SECONDS)
         try:
             body = self._read_body()
+        except TimeoutError:
+            self.close_connection = True
+            return
         except ValueError:
             # A Content-Length that is not a number, or a broken chunk size: the host (Kestrel)
             # answers 400 itself and drops the connection, whose framing is now unknown.
@@ -155,6 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400)
             self.close_connection = True
             return
+        finally:
+            self.connection.settimeout(None)
         lowered = {name.lower(): value for name, value in self.headers.items()}
         cors = self.server.cors
         self.cors_headers = ()

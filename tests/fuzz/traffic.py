@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core import NOT_SET
 
-from tests.fuzz.endpoints import OPENAPI, Endpoint
+from tests.fuzz.endpoints import OPENAPI, Endpoint, endpoints
 from tests.fuzz.probe import FuzzRequest
 from tests.fuzz.strategies import (
     Body,
@@ -53,8 +53,15 @@ def _fill(path: str, values: dict[str, str]) -> str:
     return path
 
 
+_DOCUMENTED_HEADERS = frozenset(
+    name.lower() for endpoint in endpoints() for name, _ in endpoint.headers)
+
+
 def _from_case(case: Case[Any], authorization: str | None) -> FuzzRequest:
-    headers = {k: str(v) for k, v in (case.headers or {}).items() if k != "Authorization"}
+    # Only the headers the document describes: framing is the HTTP client's to write (a
+    # generated Content-Length, however spelled, would announce a body that is never sent).
+    headers = {k: str(v) for k, v in (case.headers or {}).items()
+               if k.strip().lower() in _DOCUMENTED_HEADERS}
     if authorization is not None:
         headers["Authorization"] = authorization
     body: bytes | None = None
