@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,10 +81,25 @@ def _fail(service: Service, reason: str) -> ServiceStartError:
     return ServiceStartError(f"{service.name} {reason}; log {service.log_path}:\n{tail}")
 
 
+def _check_waiting(service: Service, check: Callable[[], None] | None) -> None:
+    """Run the caller's check while a service starts; if it raises, the service is stopped."""
+    if check is None:
+        return
+    try:
+        check()
+    except BaseException:
+        service.stop()
+        raise
+
+
 def start_emulator(
-    *, workdir: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
+    *, workdir: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
+    check: Callable[[], None] | None = None,
 ) -> Service:
-    """Start `python -m emulator` and wait for the settings file it writes when ready."""
+    """Start `python -m emulator` and wait for the settings file it writes when ready.
+
+    `check` is called while waiting; what it raises stops the process and propagates.
+    """
     settings_file = workdir / "emulator-settings.json"
     settings_file.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port),
@@ -92,6 +107,7 @@ def start_emulator(
     service = _spawn("emulator", argv, workdir, {"PYTHONPATH": str(REPO_ROOT)})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _check_waiting(service, check)
         if service.process.poll() is not None:
             raise _fail(service, f"exited with status {service.process.returncode}")
         if settings_file.exists():
@@ -120,8 +136,12 @@ def start_azurite(
     queue_port: int = 0,
     table_port: int = 0,
     timeout: float = 60.0,
+    check: Callable[[], None] | None = None,
 ) -> Service:
-    """Start Azurite from the project's own npm install, in memory, telemetry off."""
+    """Start Azurite from the project's own npm install, in memory, telemetry off.
+
+    `check` is called while waiting; what it raises stops the process and propagates.
+    """
     if not AZURITE_BIN.exists():
         raise ServiceStartError(f"Azurite is not installed at {AZURITE_BIN}: run `make install`.")
     argv = [
@@ -134,6 +154,7 @@ def start_azurite(
     service = _spawn("azurite", argv, workdir, None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _check_waiting(service, check)
         if service.process.poll() is not None:
             raise _fail(service, f"exited with status {service.process.returncode}")
         log = service.log_path.read_text()

@@ -45,8 +45,26 @@ class Stopped(Exception):
     """SIGINT or SIGTERM arrived."""
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise Stopped(signal.Signals(signum).name)
+class Stopping:
+    """Why the stack should stop now: a SIGINT or SIGTERM it received, or its parent stopping.
+
+    The signal handler only records the signal; the stack's wait loops call `check`, which
+    raises `Stopped`. Raising from the handler itself could land anywhere, such as inside
+    `Popen.wait` between taking and releasing its lock, after which every later wait on that
+    process times out and the clean-up fails.
+    """
+
+    def __init__(self, parent: ParentWatch | None = None) -> None:
+        self.parent = parent
+        self.received: str | None = None
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.received = self.received or signal.Signals(signum).name
+
+    def check(self) -> None:
+        reason = self.received or (self.parent.stop_reason() if self.parent else None)
+        if reason:
+            raise Stopped(reason)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -146,18 +164,12 @@ def start_functions(
     return subprocess.Popen(argv, env=env), "local host", key
 
 
-def check_parent(watch: ParentWatch | None) -> None:
-    reason = watch.stop_reason() if watch else None
-    if reason:
-        raise Stopped(reason)
-
-
 def wait_until_answers(url: str, process: subprocess.Popen[bytes], timeout: float,
-                       watch: ParentWatch | None) -> None:
+                       stopping: Stopping) -> None:
     """Poll until the functions answer HTTP (any status but 503, which means starting)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        check_parent(watch)
+        stopping.check()
         if process.poll() is not None:
             raise StackError(f"the functions exited with status {process.returncode}")
         with contextlib.suppress(requests.RequestException):
@@ -178,24 +190,26 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
 
 
 @contextlib.contextmanager
-def running(args: argparse.Namespace, watch: ParentWatch | None = None
+def running(args: argparse.Namespace, stopping: Stopping
             ) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
     """Start everything; on leaving, stop it all in reverse order and remove the settings."""
     workdir = args.settings_file.resolve().parent / "run"
     services: list[Service] = []
     process: subprocess.Popen[bytes] | None = None
     try:
-        emulator = start_emulator(workdir=workdir / "emulator", port=args.emulator_port)
+        emulator = start_emulator(workdir=workdir / "emulator", port=args.emulator_port,
+                                  check=stopping.check)
         services.append(emulator)
         azurite = start_azurite(
             workdir=workdir / "azurite", blob_port=args.azurite_blob_port,
             queue_port=args.azurite_queue_port, table_port=args.azurite_table_port,
+            check=stopping.check,
         )
         services.append(azurite)
         settings = app_settings(emulator.settings, azurite.settings)
         process, runner, key = start_functions(args, settings, workdir)
         url = f"http://localhost:{args.port}"
-        wait_until_answers(url, process, args.timeout, watch)
+        wait_until_answers(url, process, args.timeout, stopping)
         published = {
             **emulator.settings,
             "FUNCTIONS_URL": url,
@@ -206,9 +220,7 @@ def running(args: argparse.Namespace, watch: ParentWatch | None = None
         print(render(published, args.settings_file, runner), flush=True)
         yield published, process
     finally:
-        # A second Ctrl-C must not interrupt the clean-up of the first.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # A second Ctrl-C is only recorded (see Stopping), so it cannot cut the clean-up short.
         if process is not None:
             stop_process(process)
         for service in reversed(services):
@@ -226,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.app_root = args.app_root.resolve()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stopping = Stopping(ParentWatch() if args.stop_with_parent else None)
+    signal.signal(signal.SIGINT, stopping.on_signal)
+    signal.signal(signal.SIGTERM, stopping.on_signal)
     try:
         check_ports_free({
             "--port": args.port, "--emulator-port": args.emulator_port,
@@ -235,13 +248,12 @@ def main(argv: list[str] | None = None) -> int:
             "--azurite-queue-port": args.azurite_queue_port,
             "--azurite-table-port": args.azurite_table_port,
         })
-        watch = ParentWatch() if args.stop_with_parent else None
-        with running(args, watch) as (_, process):
+        with running(args, stopping) as (_, process):
             while True:
                 try:
                     returncode = process.wait(timeout=0.25)
                 except subprocess.TimeoutExpired:
-                    check_parent(watch)
+                    stopping.check()
                     continue
                 raise StackError(f"the functions exited with status {returncode}")
     except Stopped as stop:

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from devhost.quickstart import EXAMPLE_WEB_ORIGINS, app_settings, render
-from devhost.stack import write_local_settings
+from devhost.services import start_emulator
+from devhost.stack import Stopped, Stopping, write_local_settings
 from emulator.client import EmulatorClient
 from tests.devhost.apps import wait_for
 
@@ -212,6 +213,32 @@ def test_stack_stop_with_parent_parent_killed_stops_every_process(
         assert not settings_file.exists()
     finally:
         _stop_leftovers(started)
+
+
+def test_stack_signal_is_only_recorded_and_raised_where_the_stack_checks() -> None:
+    stopping = Stopping()
+    stopping.check()  # nothing received yet
+    # The handler must not raise: a signal can land inside Popen.wait while it holds its lock.
+    stopping.on_signal(signal.SIGTERM, None)
+    stopping.on_signal(signal.SIGINT, None)
+    with pytest.raises(Stopped, match="SIGTERM"):
+        stopping.check()
+
+
+def test_stack_stop_while_a_service_starts_stops_that_service(tmp_path: Path) -> None:
+    checks: list[None] = []
+
+    def check() -> None:
+        checks.append(None)
+        if len(checks) == 2:
+            raise Stopped("SIGINT")
+
+    before = set(_children(os.getpid()))
+    with pytest.raises(Stopped):
+        start_emulator(workdir=tmp_path, check=check)
+    started = [pid for pid in _children(os.getpid()) if pid not in before]
+    assert len(checks) == 2
+    assert not [pid for pid in started if _alive(pid)]
 
 
 @pytest.mark.parametrize("option", ["--port", "--emulator-port", "--azurite-queue-port"])
