@@ -45,7 +45,7 @@ def write_frame(stream: IO[bytes], body: bytes) -> None:
     stream.flush()
 
 
-class _Request:
+class RuntimeRequest:
     """What the runtime's entry points take: the message and the worker's properties."""
 
     def __init__(self, message: Any, properties: dict[str, Any]) -> None:
@@ -94,7 +94,7 @@ def _configure_logging(channel: _Channel, protos: Any) -> None:
         logging.getLogger(name or None).setLevel(level)
 
 
-def _handlers(runtime: Any) -> dict[str, tuple[Callable[[Any], Awaitable[Any]], str]]:
+def runtime_handlers(runtime: Any) -> dict[str, tuple[Callable[[Any], Awaitable[Any]], str]]:
     return {
         "worker_init_request": (runtime.worker_init_request, "worker_init_response"),
         "functions_metadata_request": (
@@ -104,24 +104,28 @@ def _handlers(runtime: Any) -> dict[str, tuple[Callable[[Any], Awaitable[Any]], 
     }
 
 
+def add_app_root(message: Any) -> None:
+    """At init the worker puts the app root at the end of sys.path, after installed packages."""
+    if message.WhichOneof("content") == "worker_init_request":
+        root = message.worker_init_request.function_app_directory
+        if root and root not in sys.path:
+            sys.path.append(root)
+
+
 async def _serve(channel: _Channel, source: IO[bytes], runtime: Any, protos: Any) -> None:
     loop = asyncio.get_running_loop()
-    handlers = _handlers(runtime)
+    handlers = runtime_handlers(runtime)
     properties = {"protos": protos, "host": "devhost"}
     pending: set[asyncio.Task[None]] = set()
 
     async def handle(message: Any) -> None:
         kind = message.WhichOneof("content")
-        if kind == "worker_init_request":
-            # The worker puts the app root at the end of sys.path, after installed packages.
-            root = message.worker_init_request.function_app_directory
-            if root and root not in sys.path:
-                sys.path.append(root)
+        add_app_root(message)
         if kind not in handlers:
             logger.warning("the worker process does not handle %s messages", kind)
             return
         handler, reply = handlers[kind]
-        response = await handler(_Request(message, properties))
+        response = await handler(RuntimeRequest(message, properties))
         channel.send(protos.StreamingMessage(request_id=message.request_id, **{reply: response}))
 
     while (frame := await loop.run_in_executor(None, read_frame, source)) is not None:

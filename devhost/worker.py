@@ -8,6 +8,7 @@ and turns its answers back into the values the local host routes and stores.
 from __future__ import annotations
 
 import datetime
+import email.message
 import importlib.util
 import json
 import logging
@@ -53,7 +54,60 @@ def _failure(result: Any) -> str:
     return f"{exception.message}\n{exception.stack_trace}".strip()
 
 
-class WorkerProcess:
+class Worker:
+    """The host's side of one worker for one app root: init, metadata, load, invocation.
+
+    Subclasses carry the messages: `WorkerProcess` over a pipe to a worker process (the local
+    host), `devhost.inprocess.InProcessWorker` to the runtime in this process (tests).
+    """
+
+    root: Path
+
+    def request(self, message: Any, timeout: float = _INVOCATION_TIMEOUT) -> Any:
+        """Send one request and wait for the response with the same request id."""
+        raise NotImplementedError
+
+    def initialize(self) -> None:
+        """The host's first two requests: init (with the app root) and function metadata."""
+        init = self.request(protos.StreamingMessage(worker_init_request=protos.WorkerInitRequest(
+            host_version="devhost", function_app_directory=str(self.root),
+        )), _START_TIMEOUT).worker_init_response
+        if init.result.status != protos.StatusResult.Success:
+            raise WorkerError(f"the worker did not start: {_failure(init.result)}")
+        self.request(protos.StreamingMessage(
+            functions_metadata_request=protos.FunctionsMetadataRequest(
+                function_app_directory=str(self.root)),
+        ), _START_TIMEOUT)
+        logger.info(
+            "Python worker: azure-functions-runtime-v1 %s on Python %s",
+            init.worker_metadata.worker_version, init.worker_metadata.runtime_version,
+        )
+
+    def load(self, spec: FunctionSpec) -> WorkerFunction:
+        """Load one function; WorkerError with the worker's own report if it refuses it."""
+        function_id = str(uuid.uuid4())
+        bindings = {
+            str(b["name"]): protos.BindingInfo(
+                type=str(b["type"]),
+                direction=getattr(protos.BindingInfo, str(b["direction"]), 0),
+                data_type=getattr(protos.BindingInfo, str(b.get("dataType", "undefined")), 0),
+            )
+            for b in spec.bindings
+        }
+        metadata = protos.RpcFunctionMetadata(
+            name=spec.name, directory=str(spec.directory), script_file=str(spec.script_file),
+            entry_point=spec.entry_point, bindings=bindings,
+            raw_bindings=[json.dumps(b) for b in spec.bindings], function_id=function_id,
+        )
+        response = self.request(protos.StreamingMessage(function_load_request=(
+            protos.FunctionLoadRequest(function_id=function_id, metadata=metadata)
+        )), _START_TIMEOUT).function_load_response
+        if response.result.status != protos.StatusResult.Success:
+            raise WorkerError(_failure(response.result))
+        return WorkerFunction(spec, function_id, self)
+
+
+class WorkerProcess(Worker):
     """A running worker process for one app root; thread-safe request/response."""
 
     def __init__(self, python: str, root: Path, environment: Mapping[str, str]) -> None:
@@ -79,19 +133,7 @@ class WorkerProcess:
         )
         self._reader = threading.Thread(target=self._read, name="devhost-worker", daemon=True)
         self._reader.start()
-        init = self.request(protos.StreamingMessage(worker_init_request=protos.WorkerInitRequest(
-            host_version="devhost", function_app_directory=str(self.root),
-        )), _START_TIMEOUT).worker_init_response
-        if init.result.status != protos.StatusResult.Success:
-            raise WorkerError(f"the worker did not start: {_failure(init.result)}")
-        self.request(protos.StreamingMessage(
-            functions_metadata_request=protos.FunctionsMetadataRequest(
-                function_app_directory=str(self.root)),
-        ), _START_TIMEOUT)
-        logger.info(
-            "Python worker: azure-functions-runtime-v1 %s on Python %s",
-            init.worker_metadata.worker_version, init.worker_metadata.runtime_version,
-        )
+        self.initialize()
 
     def _read(self) -> None:
         assert self._process is not None
@@ -115,7 +157,6 @@ class WorkerProcess:
             future.set_exception(WorkerError("the worker process exited"))
 
     def request(self, message: Any, timeout: float = _INVOCATION_TIMEOUT) -> Any:
-        """Send one request and wait for the response with the same request id."""
         if self._process is None or self._process.stdin is None:
             raise WorkerError("the worker process is not running")
         message.request_id = uuid.uuid4().hex
@@ -130,29 +171,6 @@ class WorkerProcess:
                 del self._pending[message.request_id]
                 raise WorkerError("the worker process exited") from error
         return future.result(timeout)
-
-    def load(self, spec: FunctionSpec) -> WorkerFunction:
-        """Load one function; WorkerError with the worker's own report if it refuses it."""
-        function_id = str(uuid.uuid4())
-        bindings = {
-            str(b["name"]): protos.BindingInfo(
-                type=str(b["type"]),
-                direction=getattr(protos.BindingInfo, str(b["direction"]), 0),
-                data_type=getattr(protos.BindingInfo, str(b.get("dataType", "undefined")), 0),
-            )
-            for b in spec.bindings
-        }
-        metadata = protos.RpcFunctionMetadata(
-            name=spec.name, directory=str(spec.directory), script_file=str(spec.script_file),
-            entry_point=spec.entry_point, bindings=bindings,
-            raw_bindings=[json.dumps(b) for b in spec.bindings], function_id=function_id,
-        )
-        response = self.request(protos.StreamingMessage(function_load_request=(
-            protos.FunctionLoadRequest(function_id=function_id, metadata=metadata)
-        )), _START_TIMEOUT).function_load_response
-        if response.result.status != protos.StatusResult.Success:
-            raise WorkerError(_failure(response.result))
-        return WorkerFunction(spec, function_id, self)
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -177,8 +195,10 @@ def _typed_data(value: Any) -> Any:
     return protos.TypedData(string=str(value))
 
 
-def _json_time(value: datetime.datetime | None) -> Any:
-    return protos.TypedData(json=json.dumps(value.isoformat() if value else None))
+def _json_times(**times: datetime.datetime | None) -> dict[str, Any]:
+    """Times as the host sends them (JSON strings); one a caller did not set is left out."""
+    return {name: protos.TypedData(json=json.dumps(value.isoformat()))
+            for name, value in times.items() if value is not None}
 
 
 def _trigger_data(trigger: Any) -> tuple[Any, dict[str, Any]]:
@@ -199,9 +219,9 @@ def _trigger_data(trigger: Any) -> tuple[Any, dict[str, Any]]:
         metadata = {
             "Id": protos.TypedData(string=trigger.id or ""),
             "DequeueCount": protos.TypedData(json=str(trigger.dequeue_count or 1)),
-            "InsertionTime": _json_time(trigger.insertion_time),
-            "ExpirationTime": _json_time(trigger.expiration_time),
-            "NextVisibleTime": _json_time(trigger.time_next_visible),
+            **_json_times(InsertionTime=trigger.insertion_time,
+                          ExpirationTime=trigger.expiration_time,
+                          NextVisibleTime=trigger.time_next_visible),
             "PopReceipt": protos.TypedData(string=trigger.pop_receipt or ""),
             "QueueTrigger": data,
         }
@@ -235,8 +255,16 @@ def _value(data: Any) -> Any:
         http = data.http
         body = http.body.bytes if http.body.WhichOneof("data") == "bytes" else (
             http.body.string.encode("utf-8"))
-        response = func.HttpResponse(body, status_code=int(http.status_code or 200),
-                                     headers=dict(http.headers))
+        headers = dict(http.headers)
+        # The media type travels as a header; the response object also states it on its own.
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        media = email.message.Message()
+        media["Content-Type"] = content_type
+        response = func.HttpResponse(
+            body, status_code=int(http.status_code or 200), headers=headers,
+            mimetype=media.get_content_type() if content_type else None,
+            charset=str(media.get_param("charset") or "") or None,
+        )
         for cookie in http.cookies:
             response.headers.add("Set-Cookie", _cookie_header(cookie))
         return response
@@ -253,7 +281,7 @@ def _value(data: Any) -> Any:
 class WorkerFunction:
     """A function the worker loaded; `invoke` has the imitation's `Function.invoke` shape."""
 
-    def __init__(self, spec: FunctionSpec, function_id: str, worker: WorkerProcess) -> None:
+    def __init__(self, spec: FunctionSpec, function_id: str, worker: Worker) -> None:
         self.spec = spec
         self.function_id = function_id
         self.worker = worker

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from devhost.app import load_app
 from devhost.services import Service, start_azurite, start_emulator
+from devhost.worker import local_worker_python
 from emulator.client import EmulatorClient
 from shared.services import use_services
 
@@ -139,10 +143,44 @@ def app_env(
         use_services(None)
 
 
-def pytest_report_header() -> str:
-    """Say which Python worker the local host tests use: the real one or the imitation."""
-    from devhost.worker import local_worker_python
+@pytest.fixture(scope="session", autouse=True)
+def functions_run_by_worker(repo_root: Path) -> Iterator[None]:
+    """Every `<Folder>.main` a test calls runs in azure-functions-runtime-v1, in this process.
 
+    The worker library loads each folder as `__app__.<Folder>`, binds the trigger from the
+    FunctionRpc message the host would send, and reports a raised exception as the worker does
+    (`devhost.inprocess.FunctionFailed`); settings, services and patches are this process's,
+    so the function-level tests keep their fixtures. The library needs Python 3.13+: on 3.11
+    and 3.12 `main` is called directly, and the report header says which.
+    """
+    if local_worker_python() is None:
+        yield
+        return
+    from devhost.inprocess import InProcessWorker, load_entry_points
+
+    specs = list(load_app(repo_root).functions)
+    # Any: a function module's `main` is replaced, which its own type does not allow.
+    modules: dict[str, Any] = {spec.name: importlib.import_module(spec.name) for spec in specs}
+    originals = {name: module.main for name, module in modules.items()}
+    # 32 threads, not the library's default of CPUs + 4: the race tests' concurrent calls stand
+    # for requests on several instances, and must all be running at once.
+    worker = InProcessWorker(repo_root, threads=32)
+    worker.start()
+    try:
+        for name, entry in load_entry_points(worker, specs, originals).items():
+            modules[name].main = entry
+        yield
+    finally:
+        for name, module in modules.items():
+            module.main = originals[name]
+        worker.stop()
+
+
+def pytest_report_header() -> str:
+    """Say which Python worker runs the functions: the real one or the imitation."""
     worker = os.environ.get("DEVHOST_WORKER_PYTHON") or local_worker_python()
-    default = "azure-functions-runtime-v1" if local_worker_python() else "the imitation"
-    return f"local host: functions run by {default}; parity worker: {worker or 'none'}"
+    if local_worker_python():
+        calls = "function-level calls and the local host: azure-functions-runtime-v1"
+    else:
+        calls = "function-level calls: direct; local host: the imitation (worker needs 3.13+)"
+    return f"{calls}; parity worker: {worker or 'none'}"

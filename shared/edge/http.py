@@ -131,7 +131,9 @@ def endpoint(handler: ApiHandler) -> Callable[[func.HttpRequest], func.HttpRespo
         started = time.perf_counter()
         try:
             result = handler(ApiRequest(req, get_services()))
-            if result.status == 204:  # No Content: no body, so no content type either
+            # No Content: no body and no media type (the Python worker still labels every
+            # response without one `text/plain; charset=utf-8`; there is no way to send none).
+            if result.status == 204:
                 response = func.HttpResponse(
                     status_code=204, headers={**_BASE_HEADERS, **result.headers}
                 )

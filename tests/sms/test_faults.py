@@ -11,6 +11,7 @@ from emulator.client import EmulatorClient
 from shared.config.settings import parse_connection_string
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 
@@ -102,7 +103,7 @@ def test_sendsms_table_down_503_nothing_sent(send: SendCall, emulator: EmulatorC
 
 def test_outbox_table_down_raises_nothing_sent(deliver: DeliverCall, emulator: EmulatorClient,
                                                table_down: None) -> None:
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY)
 
     assert emulator.counters()["sms.send"] == 0
@@ -112,7 +113,7 @@ def test_outbox_managed_identity_down_raises(deliver: DeliverCall,
                                              emulator: EmulatorClient) -> None:
     emulator.fault("mi.token", 500, count=50)
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY)
 
     assert emulator.counters()["sms.send"] == 0
@@ -123,7 +124,7 @@ def test_outbox_acs_down_raises_not_dead_lettered(
 ) -> None:
     emulator.fault("sms.send", 503, count=50)
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY)
 
     assert emulator.sms() == []

@@ -19,6 +19,7 @@ from shared.sms.queue import QUEUE_SCOPE
 from shared.sms.records import INVALID_NUMBER, Claim
 from shared.sms.request import caller_scope
 from shared.sms.store import TableIdempotencyStore
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 
@@ -158,7 +159,7 @@ def test_outbox_item_retryable_raises_redelivery_sends_only_failed(
     emulator.fault("sms.send.recipient", status, to=to[1])
     body = {"to": to, "message": "queued"}
 
-    with pytest.raises(UpstreamUnavailable, match="1 recipient"):
+    with function_raises(UpstreamUnavailable, match="1 recipient"):
         deliver(body, id="msg-items", dequeue_count=1)
     sent_first = emulator.sms()
     assert sent_to(sent_first) == sorted([to[0], to[2]])

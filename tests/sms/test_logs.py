@@ -8,6 +8,7 @@ import pytest
 
 from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall, SendCall
 
 MESSAGE = "Secret code 918273 for Ada"
@@ -38,7 +39,7 @@ def test_sms_logs_no_number_or_message_above_debug_no_token(
     assert send({"to": [*RECIPIENTS, "+1425CALL"], "message": MESSAGE}).status_code == 400
     deliver({"to": RECIPIENTS, "message": MESSAGE, "colour": "red"})
     emulator.fault("sms.send", 429, count=1, retryAfter=60)
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver({"to": RECIPIENTS, "message": MESSAGE}, id="throttled")
 
     above_debug = _texts(caplog, logging.INFO)

@@ -12,6 +12,7 @@ from devhost.direct import json_body
 from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 from tests.sms.test_retry_later import _heads
@@ -55,7 +56,7 @@ def test_outbox_acted_then_long_503_redelivery_each_sent_once(
 ) -> None:
     _arm(emulator, monkeypatch, 502)
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY, dequeue_count=1)
     assert deliver(BODY, dequeue_count=2).value is None
 

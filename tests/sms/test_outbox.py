@@ -18,6 +18,7 @@ from shared.sms.queue import QUEUE_SCOPE
 from shared.sms.records import RecipientResult
 from shared.sms.request import SmsRequest
 from shared.sms.store import LEASE, RECORD_TTL, Clock, TableIdempotencyStore, utc_now
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall
 from tests.sms.support import numbers, sent_to
 
@@ -66,7 +67,7 @@ def test_outbox_delivered_three_times_with_crash_one_sms_per_recipient(
 
     monkeypatch.setattr(TableIdempotencyStore, "complete", crash_once)
 
-    with pytest.raises(crash, match="simulated crash"):
+    with function_raises(crash, match="simulated crash"):
         deliver(BODY, dequeue_count=1)
     assert len(emulator.sms()) == 3  # ACS accepted before the crash
     if crash is WorkerKilled:
@@ -123,7 +124,7 @@ def test_outbox_acs_unavailable_raises_then_redelivery_sends(
 ) -> None:
     emulator.fault("sms.send", 429, count=1, retryAfter=120)
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY, dequeue_count=1)
     assert emulator.sms() == []
 
@@ -138,7 +139,7 @@ def test_outbox_lease_held_by_other_worker_raises(
     request = SmsRequest.parse(BODY, Settings.from_env())
     other.claim(QUEUE_SCOPE, "msg-1", request.fingerprint())
 
-    with pytest.raises(Conflict):
+    with function_raises(Conflict):
         deliver(BODY)
 
     assert emulator.counters()["sms.send"] == 0
@@ -299,7 +300,7 @@ def test_outbox_checkpointed_pages_not_resent_after_kill(
 
     with monkeypatch.context() as patch:
         patch.setattr(TableIdempotencyStore, "complete", killed)
-        with pytest.raises(WorkerKilled):
+        with function_raises(WorkerKilled):
             deliver({"to": numbers(250), "message": "bulk"})
     _end_lease(app_env, "msg-1")
 

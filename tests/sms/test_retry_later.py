@@ -27,6 +27,7 @@ from shared.sms.queue import QUEUE_SCOPE
 from shared.sms.records import rfc1123
 from shared.sms.request import SmsRequest
 from shared.sms.store import LEASE, TableIdempotencyStore, utc_now
+from tests.functions import function_raises
 from tests.sms.conftest import DeliverCall, SendCall
 from tests.sms.support import numbers, sent_to
 
@@ -143,7 +144,7 @@ def test_outbox_call_failed_redelivered_after_window_each_sent_once(
     monkeypatch.setenv("ACS_RETRY_SECONDS", "1")
     use_services(None)
     emulator.fault("sms.send", 503, count=50)
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY, dequeue_count=1)
     emulator.reset()
     _six_minutes_later(app_env)
@@ -194,7 +195,7 @@ def test_outbox_call_failed_after_dead_try_keeps_ids(
     use_services(None)
     emulator.fault("sms.send", 503, count=50)
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         deliver(BODY)
 
     table, _ = _heads(app_env)

@@ -12,6 +12,7 @@ import IdentityEvents
 from emulator.client import EmulatorClient
 from shared.errors import UpstreamUnavailable
 from shared.services import use_services
+from tests.functions import function_raises
 from tests.sms.support import Output, queue_message
 from tests.token.issue import issue_token
 
@@ -121,7 +122,7 @@ def test_identity_event_acs_down_raises_for_host_retry_then_redelivery_deletes(
     emulator.fault("identity.delete", 503, count=100)
     event = {"action": "delete", "userKey": "sub:user-1"}
 
-    with pytest.raises(UpstreamUnavailable):
+    with function_raises(UpstreamUnavailable):
         _deliver(event)
     assert len(mapped_rows()) == 1
 
