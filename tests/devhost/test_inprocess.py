@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import traceback
+from typing import Any
 
 import pytest
 
 import IssueToken
 import SmsOutbox
 from devhost.direct import http_request
-from devhost.inprocess import FunctionFailed
+from devhost.inprocess import FunctionFailed, entry_point
 from devhost.worker import local_worker_python
 from shared.errors import Conflict, UpstreamUnavailable
 from tests.sms.support import Output, queue_message
-
-WORKER = [True] if local_worker_python() else []
 
 
 def _worker_report(error: BaseException) -> str:
@@ -66,16 +66,24 @@ def test_inprocess_failure_report_of_unknown_class_resolves_to_none() -> None:
     assert failed.raised() is None
 
 
-@pytest.mark.parametrize("worker", WORKER, ids=["worker"] * len(WORKER))
-def test_inprocess_argument_not_an_output_binding_type_error(worker: bool) -> None:
+class _NeverInvoked:
+    """Stands for a loaded function: the check under test must refuse before any invocation."""
+
+    trigger_name = "msg"
+
+    def invoke(self, trigger: object) -> None:
+        raise AssertionError("invoked despite an argument the host never passes")
+
+
+def test_inprocess_argument_not_an_output_binding_type_error_before_invocation() -> None:
+    never: Any = _NeverInvoked()
+    main = entry_point(never, inspect.signature(SmsOutbox.main))
+
     with pytest.raises(TypeError, match="deadletter is not an output binding"):
-        SmsOutbox.main(queue_message({"to": [], "message": "x"}), "not an Out")  # type: ignore[arg-type]
+        main(queue_message({"to": [], "message": "x"}), "not an Out")
 
 
-@pytest.mark.parametrize("worker", WORKER, ids=["worker"] * len(WORKER))
-def test_inprocess_queue_output_binding_set_from_worker_answer(
-    worker: bool, app_env: dict[str, str]
-) -> None:
+def test_inprocess_queue_output_binding_set_from_function_answer(app_env: dict[str, str]) -> None:
     out = Output()
 
     SmsOutbox.main(queue_message({"to": "not a list", "message": "x"}), out)
