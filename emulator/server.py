@@ -148,9 +148,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         if candidate.operation:
             ctx.state.count(candidate.operation)
             fault = ctx.state.take_fault(candidate.operation)
-            if fault is not None:
+            if fault is not None and not fault.after_handling:
                 time.sleep(fault.latency_ms / 1000)
-                if fault.status >= 400 and not fault.after_handling:
+                if fault.status >= 400:
                     raise _fault_response(fault.status, fault.retry_after)
         if length > MAX_BODY:
             raise AcsError(413, "RequestEntityTooLarge",
@@ -166,7 +166,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             else:
                 auth.authenticate(ctx, request)
             _check_api_version(candidate, query)
-        response = candidate.handler(ctx, request, params)
+        try:
+            response = candidate.handler(ctx, request, params)
+        finally:
+            if fault is not None and fault.after_handling:
+                time.sleep(fault.latency_ms / 1000)  # handled (or refused), answered late
         if fault is not None and fault.after_handling and fault.status >= 400:
             # The operation took effect, but its answer is replaced: a lost or garbled reply.
             raise _fault_response(fault.status, fault.retry_after)

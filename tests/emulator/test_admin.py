@@ -4,6 +4,7 @@ identity listing and role assignments."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -60,6 +61,24 @@ def test_admin_fault_latency_and_status_combined(acs: AcsHttp, emulator: Emulato
     response = acs.call("POST", identity_path(identity_id, "issueAccessToken"),
                         {"scopes": ["chat"]})
     assert response.status_code == 500 and time.monotonic() - started >= 0.2
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_admin_fault_after_handling_latency_operation_done_before_answer(
+    acs: AcsHttp, emulator: EmulatorClient, status: int
+) -> None:
+    emulator.fault("identity.create", status, latencyMs=1500, afterHandling=True)
+    with ThreadPoolExecutor(1) as pool:
+        started = time.monotonic()
+        answer = pool.submit(acs.call, "POST", "/identities")
+        while not emulator.identities() and time.monotonic() - started < 1.5:
+            time.sleep(0.02)
+        created_while_waiting = bool(emulator.identities()) and not answer.done()
+        response = answer.result(10)
+    assert created_while_waiting  # the identity existed before the answer came
+    assert time.monotonic() - started >= 1.5
+    assert response.status_code == (201 if status == 200 else status)
+    assert len(emulator.identities()) == 1
 
 
 def test_admin_faults_queue_in_order(acs: AcsHttp, emulator: EmulatorClient) -> None:

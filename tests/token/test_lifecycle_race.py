@@ -57,9 +57,10 @@ def test_delete_concurrent_with_mapping_requests_ends_consistent(
 
     for round_ in range(ROUNDS):
         assert main(http_request("POST", route, token=token)).status_code in (200, 201)
-        # ACS deletes land after 150 ms; the requests arrive spread around that moment, so
-        # some read the mapping before the delete, some between its steps, some after it.
-        emulator.fault("identity.delete", 200, count=PER_KIND, latencyMs=150)
+        # ACS deletes the identity at once and answers 150 ms later; the requests arrive spread
+        # around that answer, so some read the mapping while ACS has already deleted the identity
+        # and the delete has not yet removed the mapping, some before, some after it.
+        emulator.fault("identity.delete", 200, count=PER_KIND, latencyMs=150, afterHandling=True)
         start = threading.Barrier(PER_KIND * 2)
 
         def delete(start: threading.Barrier = start) -> tuple[str, int]:
