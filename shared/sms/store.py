@@ -49,12 +49,13 @@ LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Clock = Callable[[], dt.datetime]
-# Validates a request about to be sent; answers where its invalid numbers stand.
-Prepare = Callable[[], Sequence[tuple[int, str]]]
+# Validates a request about to be sent (raising before anything is written).
+Prepare = Callable[[], object]
 
 
-def _nothing_invalid() -> Sequence[tuple[int, str]]:
-    return ()
+def _nothing_to_check() -> None:
+    return None
+
 # A Table string property holds at most 64 KiB of UTF-16: 32K characters, a margin kept. One
 # page's results (100 x number, message id and an error cut to 200 characters) stay below it
 # only without ASCII escapes, which would make one non-ASCII character six.
@@ -70,7 +71,7 @@ class IdempotencyStore(Protocol):
     """Where SMS idempotency records live; the SMS service sees only this."""
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_invalid) -> Claim: ...
+              prepare: Prepare = _nothing_to_check) -> Claim: ...
 
     def ephemeral(self) -> Claim: ...
 
@@ -102,14 +103,13 @@ class TableIdempotencyStore:
         return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_invalid) -> Claim:
+              prepare: Prepare = _nothing_to_check) -> Claim:
         """Take the record for (scope, key): new, completed (to replay), or resumed under a
         fresh lease. Raises Conflict while another holder's lease is alive and
         UnprocessableContent when the key was used for a different request.
 
         `prepare` runs only when the request is to be sent (new or resumed), before anything
-        is written: it validates the recipients and says where the invalid ones stand, which
-        the record keeps so that a replay rebuilds the outcome without parsing numbers.
+        is written: it validates the recipients.
         """
         partition = self.partition(scope, key)
         for _ in range(2):
@@ -124,7 +124,8 @@ class TableIdempotencyStore:
         head = next((r for r in rows if r["RowKey"] == HEAD), None)
         now = self._now()
         if head is None or head["ExpiresAt"] <= now:
-            return self._create(client, partition, fingerprint, head, now, prepare())
+            prepare()
+            return self._create(client, partition, fingerprint, head, now)
         if head["Fingerprint"] != fingerprint:
             raise UnprocessableContent(
                 "This idempotency key was already used for a different request."
@@ -150,8 +151,7 @@ class TableIdempotencyStore:
                      fresh_from=len(first_sent))
 
     def _create(self, client: TableClient, partition: str, fingerprint: str,
-                expired: TableEntity | None, now: dt.datetime,
-                invalid: Sequence[tuple[int, str]]) -> Claim | None:
+                expired: TableEntity | None, now: dt.datetime) -> Claim | None:
         first_sent = [rfc1123(now)]
         generation = uuid.uuid4().hex
         head = {
@@ -160,11 +160,6 @@ class TableIdempotencyStore:
             "FirstSent": json.dumps(first_sent), "LeaseUntil": now + self._lease,
             "ExpiresAt": now + self._ttl,
         }
-        positions = json.dumps(list(invalid), separators=(",", ":"), ensure_ascii=False)
-        if len(positions) <= MAX_PROPERTY_CHARS:
-            # Kept so a replay needs no parsing; a list too long for one property is left
-            # out, and a replay of this record then resolves the request again.
-            head["Invalid"] = positions
         if expired is None:
             try:
                 etag = client.create_entity(head)["etag"]
@@ -232,7 +227,15 @@ class TableIdempotencyStore:
             self._write(claim, {})
 
     def complete(self, claim: Claim) -> None:
-        self._write(claim, {"State": COMPLETED, "LeaseUntil": _EPOCH})
+        values: dict[str, Any] = {"State": COMPLETED, "LeaseUntil": _EPOCH}
+        if claim.invalid is not None:
+            positions = json.dumps(list(claim.invalid), separators=(",", ":"),
+                                   ensure_ascii=False)
+            if len(positions) <= MAX_PROPERTY_CHARS:
+                # Kept so a replay needs no parsing; a list too long for one property is left
+                # out, and a replay of this record then resolves the request again.
+                values["Invalid"] = positions
+        self._write(claim, values)
         claim.completed = True
 
     def release(self, claim: Claim) -> None:
