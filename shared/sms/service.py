@@ -63,10 +63,6 @@ def due(recipients: Sequence[str], recorded: dict[str, RecipientResult]) -> list
     return plan
 
 
-def _nothing() -> None:
-    """No check before the record is claimed: without an allowlist no number is refused."""
-
-
 def _pages(resolver: RecipientResolver, claim: Claim) -> Iterator[Page]:
     """The pages with someone to send to now, resolved one at a time. Pages are fixed slices
     of the sendable recipients, so a retry resends within the same pages."""
@@ -100,9 +96,11 @@ class SmsService:
         """
         content = self._content(request)
         resolver = RecipientResolver(request.to, self._allowed_regions)
-        prepare = resolver.finish if self._allowed_regions else _nothing
+        # Without an allowlist no number is refused: nothing to check before the claim.
+        prepare = resolver.finish if self._allowed_regions else None
         if key is None:
-            prepare()
+            if prepare is not None:
+                prepare()
             claim = self._store.ephemeral()
         else:
             claim = self._store.claim(scope, key, request.fingerprint(), prepare=prepare)

@@ -77,7 +77,7 @@ class IdempotencyStore(Protocol):
     """Where SMS idempotency records live; the SMS service sees only this."""
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_to_check) -> Claim: ...
+              prepare: Prepare | None = None) -> Claim: ...
 
     def ephemeral(self) -> Claim: ...
 
@@ -109,15 +109,22 @@ class TableIdempotencyStore:
         return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_to_check) -> Claim:
+              prepare: Prepare | None = None) -> Claim:
         """Take the record for (scope, key): new, completed (to replay), or resumed under a
         fresh lease. Raises Conflict while another holder's lease is alive and
         UnprocessableContent when the key was used for a different request.
 
         `prepare` runs only when the request is to be sent (new or resumed), before anything
-        is written: it validates the recipients.
+        is written: it validates the recipients. Without one, a new record is created straight
+        away (one round trip for the common case); only when one exists is it read.
         """
         partition = self.partition(scope, key)
+        if prepare is None:
+            created = self._table.call(
+                lambda c: self._create(c, partition, fingerprint, None, self._now()))
+            if created is not None:
+                return created
+            prepare = _nothing_to_check
         for _ in range(2):
             claim = self._table.call(lambda c: self._claim(c, partition, fingerprint, prepare))
             if claim is not None:
