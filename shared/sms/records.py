@@ -85,6 +85,10 @@ class Claim:
     fresh_from: int = 0
     # A completed record's outcome in the caller's order, when the record can tell it.
     replayed: tuple[RecipientResult, ...] | None = None
+    # Whether a result row was stored for this record by this invocation.
+    rows_stored: bool = False
+    # Where the invalid numbers stand among the recipients, stored when the record completes.
+    invalid: Sequence[tuple[int, str]] | None = None
 
     @classmethod
     def ephemeral(cls, now: dt.datetime) -> Claim:

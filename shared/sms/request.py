@@ -7,16 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
-from phonenumbers.phonenumberutil import _number_type_helper
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
 from shared.config.settings import Settings
 from shared.edge.strict_json import is_unicode
 from shared.errors import FieldError, ValidationError
+from shared.sms.numbers import has_number_type, parse_number
 
 MESSAGE_MAX = 2048
 TAG_MAX = 128
@@ -102,31 +103,67 @@ class SmsRequest:
     def resolve(self, allowed_regions: frozenset[str]) -> Recipients:
         """Parse, normalise and de-duplicate the recipients; ValidationError for a number that
         is not E.164 or whose country or region is not in `allowed_regions` (when set)."""
-        problems: list[FieldError] = []
-        numbers: dict[str, None] = {}
-        invalid: set[str] = set()
-        single = len(self.to) == 1
-        for index, item in enumerate(self.to):
-            pointer = "/to" if single else f"/to/{index}"
-            number = _parse_number(item)
-            if number is None:
-                # The documented shape, but no number (too short, no such country code): a
-                # failed result like any invalid number, under the text as given.
-                numbers[item] = None
-                invalid.add(item)
-                continue
-            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            numbers[e164] = None
-            region, valid = region_and_validity(number)
-            if not valid:
-                invalid.add(e164)
-            elif allowed_regions and region not in allowed_regions:
-                problems.append(FieldError(
-                    pointer, "This service does not send SMS to that country or region."
-                ))
-        if problems:
-            raise ValidationError("The SMS request is not valid.", errors=tuple(problems))
-        return Recipients(tuple(numbers), frozenset(invalid))
+        return RecipientResolver(self.to, allowed_regions).finish()
+
+
+class RecipientResolver:
+    """Resolves recipients in the caller's order only as far as asked, so a send can start
+    its first ACS calls while later numbers are still being parsed. Each number is parsed
+    once; `finish` resolves the rest and raises the allowlist's ValidationError, if any (a
+    caller with an allowlist finishes before anything is written or sent)."""
+
+    def __init__(self, to: Sequence[str], allowed_regions: frozenset[str]) -> None:
+        self._to = to
+        self._allowed_regions = allowed_regions
+        self._next = 0
+        self._numbers: dict[str, None] = {}
+        self._invalid: set[str] = set()
+        self._sendable: list[str] = []
+        self._problems: list[FieldError] = []
+        # Region and validity of each number seen: a repeated number is checked once.
+        self._regions: dict[str, tuple[str | None, bool]] = {}
+
+    def sendable(self, start: int, stop: int) -> list[str]:
+        """The sendable numbers (valid, unique, in order) from `start` to before `stop`."""
+        while len(self._sendable) < stop and self._next < len(self._to):
+            self._resolve_next()
+        return self._sendable[start:stop]
+
+    def finish(self) -> Recipients:
+        while self._next < len(self._to):
+            self._resolve_next()
+        if self._problems:
+            raise ValidationError("The SMS request is not valid.", errors=tuple(self._problems))
+        return Recipients(tuple(self._numbers), frozenset(self._invalid))
+
+    def _resolve_next(self) -> None:
+        index, item = self._next, self._to[self._next]
+        self._next += 1
+        number = _parse_number(item)
+        if number is None:
+            # The documented shape, but no number (too short, no such country code): a
+            # failed result like any invalid number, under the text as given.
+            self._add(item, valid=False)
+            return
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        known = self._regions.get(e164)
+        region, valid = known if known is not None else region_and_validity(number)
+        self._regions[e164] = region, valid
+        if valid and self._allowed_regions and region not in self._allowed_regions:
+            pointer = "/to" if len(self._to) == 1 else f"/to/{index}"
+            self._problems.append(FieldError(
+                pointer, "This service does not send SMS to that country or region."
+            ))
+        self._add(e164, valid=valid)
+
+    def _add(self, number: str, *, valid: bool) -> None:
+        if number in self._numbers:
+            return
+        self._numbers[number] = None
+        if valid:
+            self._sendable.append(number)
+        else:
+            self._invalid.add(number)
 
 
 def region_and_validity(number: phonenumbers.PhoneNumber) -> tuple[str | None, bool]:
@@ -150,10 +187,10 @@ def region_and_validity(number: phonenumbers.PhoneNumber) -> tuple[str | None, b
             if not re.match(metadata.leading_digits, nsn):
                 continue
         elif len(regions) > 1:
-            if _number_type_helper(nsn, metadata) != PhoneNumberType.UNKNOWN:
+            if has_number_type(nsn, metadata):
                 return region, True
             continue
-        return region, _number_type_helper(nsn, metadata) != PhoneNumberType.UNKNOWN
+        return region, has_number_type(nsn, metadata)
     return None, False
 
 
@@ -180,10 +217,7 @@ def _recipient_strings(raw: Any, settings: Settings, problems: list[FieldError]
 
 
 def _parse_number(item: str) -> phonenumbers.PhoneNumber | None:
-    try:
-        return phonenumbers.parse(item, None)
-    except phonenumbers.NumberParseException:
-        return None
+    return parse_number(item)
 
 
 def caller_scope(caller_key: str) -> str:

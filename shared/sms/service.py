@@ -8,8 +8,8 @@ so a resumed or retried send is dropped by ACS; recorded successes are never sen
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
-import math
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from shared.errors import ServiceError
 from shared.sms.client import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
 from shared.sms.records import INVALID_NUMBER, NOT_SENT, Claim, RecipientResult
-from shared.sms.request import Recipients, SmsRequest
+from shared.sms.request import RecipientResolver, Recipients, SmsRequest
 from shared.sms.store import IdempotencyStore
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,20 @@ def due(recipients: Sequence[str], recorded: dict[str, RecipientResult]) -> list
     return plan
 
 
+def _pages(resolver: RecipientResolver, claim: Claim) -> Iterator[Page]:
+    """The pages with someone to send to now, resolved one at a time. Pages are fixed slices
+    of the sendable recipients, so a retry resends within the same pages."""
+    for index in itertools.count():
+        numbers = resolver.sendable(index * MAX_PER_CALL, (index + 1) * MAX_PER_CALL)
+        if not numbers:
+            return
+        batch = [Outgoing(to=n, request_id=claim.request_id(n, attempt),
+                          first_sent=claim.first_sent[attempt], attempt=attempt)
+                 for n, attempt in due(numbers, claim.results)]
+        if batch:
+            yield Page(index, numbers, batch)
+
+
 class SmsService:
     def __init__(self, sender: str | None, client: SmsClient, store: IdempotencyStore, *,
                  allowed_regions: frozenset[str] = frozenset(), concurrency: int = 1) -> None:
@@ -76,17 +90,17 @@ class SmsService:
         """Send `request` at most once per recipient for (scope, key); without a key, once.
 
         Recipients are resolved only when something is to be sent: the replay of a completed
-        key is answered from its record alone.
+        key is answered from its record alone. With a country allowlist every number is
+        checked before anything is written or sent; without one, numbers are parsed page by
+        page while the earlier pages' ACS calls are in flight.
         """
         content = self._content(request)
-        resolved: list[Recipients] = []
-
-        def prepare() -> list[tuple[int, str]]:
-            resolved.append(request.resolve(self._allowed_regions))
-            return resolved[-1].invalid_positions()
-
+        resolver = RecipientResolver(request.to, self._allowed_regions)
+        # Without an allowlist no number is refused: nothing to check before the claim.
+        prepare = resolver.finish if self._allowed_regions else None
         if key is None:
-            prepare()
+            if prepare is not None:
+                prepare()
             claim = self._store.ephemeral()
         else:
             claim = self._store.claim(scope, key, request.fingerprint(), prepare=prepare)
@@ -95,13 +109,15 @@ class SmsService:
             if claim.replayed is not None:
                 return SmsOutcome(claim.replayed)
             return self._outcome(request.resolve(self._allowed_regions), claim)
-        recipients = resolved[-1]
         try:
-            self._send_due(recipients, content, claim)
+            self._send_due(resolver, content, claim)
+            recipients = resolver.finish()
             outcome = self._outcome(recipients, claim)
             if outcome.retryable_count:
                 self._store.release(claim)
             else:
+                # Kept so that a replay rebuilds the outcome without parsing a number.
+                claim.invalid = recipients.invalid_positions()
                 self._store.complete(claim)
         except Exception:
             self._store.release(claim)
@@ -115,57 +131,48 @@ class SmsService:
         return SmsContent(sender=self._sender, message=request.message, tag=request.tag,
                           enable_delivery_report=request.enable_delivery_report)
 
-    def _send_due(self, recipients: Recipients, content: SmsContent, claim: Claim) -> None:
-        sendable = recipients.sendable
-        plan = due(sendable, claim.results)
-        logger.info("SMS request: %d recipients (%d invalid), %d to send, up to %d ACS calls",
-                    len(recipients.numbers), len(recipients.invalid), len(plan),
-                    math.ceil(len(sendable) / MAX_PER_CALL))
-        if not plan:
-            return
-        self._store.extend_attempts(claim, max(attempt for _, attempt in plan) + 1)
-        attempts = dict(plan)
-        # Pages are fixed slices of the recipients, so a retry resends within the same pages.
-        work = []
-        for index in range(math.ceil(len(sendable) / MAX_PER_CALL)):
-            numbers = sendable[index * MAX_PER_CALL:(index + 1) * MAX_PER_CALL]
-            batch = [Outgoing(to=n, request_id=claim.request_id(n, attempts[n]),
-                              first_sent=claim.first_sent[attempts[n]], attempt=attempts[n])
-                     for n in numbers if n in attempts]
-            if batch:
-                work.append(Page(index, numbers, batch))
+    def _send_due(self, resolver: RecipientResolver, content: SmsContent, claim: Claim) -> None:
+        # Every attempt a send may use has its repeatabilityFirstSent stored before anything
+        # is sent: a recorded retryable failure at attempt n is resent as attempt n + 1.
+        self._store.extend_attempts(claim, 1 + max(
+            (r.attempt + 1 for r in claim.results.values() if r.retryable), default=0))
         failure: SendFailed | None = None
         saved = time.monotonic()
-        for page, outcome in self._calls(content, work):
+        calls = sent = 0
+        for page, outcome in self._calls(content, _pages(resolver, claim)):
             if isinstance(outcome, SendFailed):
                 failure = failure or outcome
                 if not outcome.may_have_sent:
-                    self._record_not_sent(claim, page, attempts, outcome.status)
+                    self._record_not_sent(claim, page, outcome.status)
             elif outcome is None:  # never started: an earlier call failed
-                self._record_not_sent(claim, page, attempts, failure.status if failure else 503)
+                self._record_not_sent(claim, page, failure.status if failure else 503)
             else:
                 claim.record(page.index, page.numbers, outcome)
+                calls, sent = calls + 1, sent + len(outcome)
             if time.monotonic() - saved >= CHECKPOINT_SECONDS:
                 self._store.checkpoint(claim)
                 saved = time.monotonic()
+        logger.info("SMS request: %d recipients sent to in %d ACS calls", sent, calls)
         if failure is not None:
             raise failure.error
 
-    def _calls(self, content: SmsContent, work: list[Page]
+    def _calls(self, content: SmsContent, work: Iterator[Page]
                ) -> Iterator[tuple[Page, list[RecipientResult] | SendFailed | None]]:
         """Each page's send call, at most `concurrency` at once, answered as they complete;
-        after a whole-call failure no new call starts (those pages answer None)."""
-        waiting = iter(work)
-        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(work)) or 1,
+        after a whole-call failure no new call starts (those pages answer None). The page
+        after the last one started is prepared while the calls are in flight."""
+        with ThreadPoolExecutor(max_workers=self._concurrency,
                                 thread_name_prefix="sms-send") as pool:
             running: dict[Future[list[RecipientResult]], Page] = {}
+            ahead = next(work, None)
 
             def start_next() -> None:
-                page = next(waiting, None)
-                if page is not None:
+                nonlocal ahead
+                if ahead is not None:
                     # A copy of the context, so tracing spans and the like follow the call.
                     call = contextvars.copy_context().run
-                    running[pool.submit(call, self._client.send, content, page.batch)] = page
+                    running[pool.submit(call, self._client.send, content, ahead.batch)] = ahead
+                    ahead = next(work, None)
 
             for _ in range(self._concurrency):
                 start_next()
@@ -181,12 +188,13 @@ class SmsService:
                         yield page, failure
                     if not failed:
                         start_next()
-        for page in waiting:
+        if ahead is not None:
+            yield ahead, None
+        for page in work:
             yield page, None
 
     @staticmethod
-    def _record_not_sent(claim: Claim, page: Page, attempts: dict[str, int], status: int
-                         ) -> None:
+    def _record_not_sent(claim: Claim, page: Page, status: int) -> None:
         """Record a page whose call surely sent nothing as not sent, so the next try sends it
         as a new attempt with a fresh repeatabilityFirstSent: left without a result, a try
         more than 5 minutes later would repeat the old one and ACS answer 412.
@@ -194,8 +202,8 @@ class SmsService:
         Only recipients of attempts this invocation created: one numbered earlier may have
         been sent by a try that died before recording it, so it keeps its repeatability id.
         """
-        unsent = [RecipientResult(n, False, status, error=NOT_SENT, attempt=attempts[n])
-                  for n in page.numbers if attempts.get(n, -1) >= claim.fresh_from]
+        unsent = [RecipientResult(o.to, False, status, error=NOT_SENT, attempt=o.attempt)
+                  for o in page.batch if o.attempt >= claim.fresh_from]
         if unsent:
             claim.record(page.index, page.numbers, unsent)
 

@@ -49,17 +49,24 @@ LEASE = dt.timedelta(seconds=130)
 RECORD_TTL = dt.timedelta(hours=24)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Clock = Callable[[], dt.datetime]
-# Validates a request about to be sent; answers where its invalid numbers stand.
-Prepare = Callable[[], Sequence[tuple[int, str]]]
+# Validates a request about to be sent (raising before anything is written).
+Prepare = Callable[[], object]
 
 
-def _nothing_invalid() -> Sequence[tuple[int, str]]:
-    return ()
+def _nothing_to_check() -> None:
+    return None
+
 # A Table string property holds at most 64 KiB of UTF-16: 32K characters, a margin kept. One
 # page's results (100 x number, message id and an error cut to 200 characters) stay below it
 # only without ASCII escapes, which would make one non-ASCII character six.
 MAX_PROPERTY_CHARS = 30_000
 _ROWS_PER_WRITE = 99  # a Table transaction holds at most 100 operations, one is the head
+# A request that completes in one go, never having stored a result row, stores its results in
+# the head itself (one property per page) with one conditional update instead of a
+# transaction of page rows: an entity holds 1 MiB of UTF-16 and 255 properties, margins kept.
+HEAD_PAGES_MAX = 100
+HEAD_RESULT_CHARS_MAX = 300_000
+_HEAD_PAGE = "Page"
 
 
 def utc_now() -> dt.datetime:
@@ -70,7 +77,7 @@ class IdempotencyStore(Protocol):
     """Where SMS idempotency records live; the SMS service sees only this."""
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_invalid) -> Claim: ...
+              prepare: Prepare | None = None) -> Claim: ...
 
     def ephemeral(self) -> Claim: ...
 
@@ -102,16 +109,22 @@ class TableIdempotencyStore:
         return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
     def claim(self, scope: str, key: str, fingerprint: str, *,
-              prepare: Prepare = _nothing_invalid) -> Claim:
+              prepare: Prepare | None = None) -> Claim:
         """Take the record for (scope, key): new, completed (to replay), or resumed under a
         fresh lease. Raises Conflict while another holder's lease is alive and
         UnprocessableContent when the key was used for a different request.
 
         `prepare` runs only when the request is to be sent (new or resumed), before anything
-        is written: it validates the recipients and says where the invalid ones stand, which
-        the record keeps so that a replay rebuilds the outcome without parsing numbers.
+        is written: it validates the recipients. Without one, a new record is created straight
+        away (one round trip for the common case); only when one exists is it read.
         """
         partition = self.partition(scope, key)
+        if prepare is None:
+            created = self._table.call(
+                lambda c: self._create(c, partition, fingerprint, None, self._now()))
+            if created is not None:
+                return created
+            prepare = _nothing_to_check
         for _ in range(2):
             claim = self._table.call(lambda c: self._claim(c, partition, fingerprint, prepare))
             if claim is not None:
@@ -124,7 +137,8 @@ class TableIdempotencyStore:
         head = next((r for r in rows if r["RowKey"] == HEAD), None)
         now = self._now()
         if head is None or head["ExpiresAt"] <= now:
-            return self._create(client, partition, fingerprint, head, now, prepare())
+            prepare()
+            return self._create(client, partition, fingerprint, head, now)
         if head["Fingerprint"] != fingerprint:
             raise UnprocessableContent(
                 "This idempotency key was already used for a different request."
@@ -150,8 +164,7 @@ class TableIdempotencyStore:
                      fresh_from=len(first_sent))
 
     def _create(self, client: TableClient, partition: str, fingerprint: str,
-                expired: TableEntity | None, now: dt.datetime,
-                invalid: Sequence[tuple[int, str]]) -> Claim | None:
+                expired: TableEntity | None, now: dt.datetime) -> Claim | None:
         first_sent = [rfc1123(now)]
         generation = uuid.uuid4().hex
         head = {
@@ -160,11 +173,6 @@ class TableIdempotencyStore:
             "FirstSent": json.dumps(first_sent), "LeaseUntil": now + self._lease,
             "ExpiresAt": now + self._ttl,
         }
-        positions = json.dumps(list(invalid), separators=(",", ":"), ensure_ascii=False)
-        if len(positions) <= MAX_PROPERTY_CHARS:
-            # Kept so a replay needs no parsing; a list too long for one property is left
-            # out, and a replay of this record then resolves the request again.
-            head["Invalid"] = positions
         if expired is None:
             try:
                 etag = client.create_entity(head)["etag"]
@@ -210,13 +218,31 @@ class TableIdempotencyStore:
             claim.etag = self._table.call(partial(_submit, operations=operations))
             for index, _ in chunk:
                 del claim.unsaved[index]
+                claim.rows_stored = True
 
     @staticmethod
     def _page_row(claim: Claim, index: int, page: Sequence[str]) -> dict[str, Any]:
-        records = [claim.results[n].to_record() for n in page if n in claim.results]
         return {"PartitionKey": claim.partition, "RowKey": f"page{index:05d}",
-                "Generation": claim.generation,
-                "Results": json.dumps(records, separators=(",", ":"), ensure_ascii=False)}
+                "Generation": claim.generation, "Results": _page_results(claim, page)}
+
+    def _write_into_head(self, claim: Claim, values: dict[str, Any]) -> bool:
+        """Store every result in the head with `values`, if the record is this invocation's
+        own, has no result row and the results fit; False when they must go in rows."""
+        if not claim.durable or claim.fresh_from or claim.rows_stored \
+                or len(claim.unsaved) > HEAD_PAGES_MAX:
+            return False
+        pages = {f"{_HEAD_PAGE}{index:05d}": _page_results(claim, page)
+                 for index, page in sorted(claim.unsaved.items())}
+        if sum(len(text) for text in pages.values()) > HEAD_RESULT_CHARS_MAX:
+            return False
+        entity = {**values, **pages, "PartitionKey": claim.partition, "RowKey": HEAD}
+        etag = self._table.call(lambda client: self._update(client, claim.etag, claim.partition,
+                                                            entity))
+        if etag is None:
+            raise Conflict("Another worker took over this request.", retry_after=1)
+        claim.etag = etag
+        claim.unsaved.clear()
+        return True
 
     def extend_attempts(self, claim: Claim, attempts: int) -> None:
         """Fix the repeatabilityFirstSent of new attempts before anything is sent with them."""
@@ -232,7 +258,16 @@ class TableIdempotencyStore:
             self._write(claim, {})
 
     def complete(self, claim: Claim) -> None:
-        self._write(claim, {"State": COMPLETED, "LeaseUntil": _EPOCH})
+        values: dict[str, Any] = {"State": COMPLETED, "LeaseUntil": _EPOCH}
+        if claim.invalid is not None:
+            positions = json.dumps(list(claim.invalid), separators=(",", ":"),
+                                   ensure_ascii=False)
+            if len(positions) <= MAX_PROPERTY_CHARS:
+                # Kept so a replay needs no parsing; a list too long for one property is left
+                # out, and a replay of this record then resolves the request again.
+                values["Invalid"] = positions
+        if not self._write_into_head(claim, values):
+            self._write(claim, values)
         claim.completed = True
 
     def release(self, claim: Claim) -> None:
@@ -268,11 +303,24 @@ def _replayed(head: TableEntity, results: dict[str, RecipientResult]
     return tuple(ordered)
 
 
+def _page_results(claim: Claim, page: Sequence[str]) -> str:
+    records = [claim.results[n].to_record() for n in page if n in claim.results]
+    return json.dumps(records, separators=(",", ":"), ensure_ascii=False)
+
+
 def _results(rows: Sequence[TableEntity], generation: str) -> dict[str, RecipientResult]:
+    """The current generation's results in page order: from the head's page properties (a
+    head belongs to its generation: a new one replaces it whole) or from result rows."""
     results: dict[str, RecipientResult] = {}
     for row in rows:
-        if row["RowKey"] != HEAD and row.get("Generation") == generation:
-            for item in json.loads(row["Results"]):
+        if row["RowKey"] == HEAD:
+            pages = [row[name] for name in sorted(row) if name.startswith(_HEAD_PAGE)]
+        elif row.get("Generation") == generation:
+            pages = [row["Results"]]
+        else:
+            continue
+        for page in pages:
+            for item in json.loads(page):
                 result = RecipientResult.from_record(item)
                 results[result.to] = result
     return results

@@ -324,6 +324,57 @@ def test_store_more_pages_than_one_transaction_all_recorded(app_env: dict[str, s
     assert replay.results["+14255550129"].message_id == "129"
 
 
+def _row_keys(app_env: dict[str, str], key: str) -> list[str]:
+    settings = Settings.from_env()
+    service = build_service_client(settings.table_endpoint, get_services().credential)
+    rows = service.get_table_client(settings.idempotency_table_name).query_entities(
+        "PartitionKey eq @pk", parameters={"pk": TableIdempotencyStore.partition(QUEUE_SCOPE, key)})
+    return sorted(row["RowKey"] for row in rows)
+
+
+def _page_results(pages: list[list[str]]) -> dict[str, RecipientResult]:
+    return {n: RecipientResult(n, True, 202, message_id=f"m-{n}") for page in pages for n in page}
+
+
+def test_store_completed_in_one_go_results_in_head_no_page_rows(
+    app_env: dict[str, str]
+) -> None:
+    store = _store(app_env)
+    claim = store.claim(QUEUE_SCOPE, "one-go", "fingerprint")
+    pages = [numbers(100), numbers(100, start=100), numbers(7, start=200)]
+    for index, page in enumerate(pages):
+        claim.record(index, page, [_page_results(pages)[n] for n in page])
+
+    store.complete(claim)
+
+    assert _row_keys(app_env, "one-go") == ["head"]
+    replay = store.claim(QUEUE_SCOPE, "one-go", "fingerprint")
+    assert replay.completed and replay.results == _page_results(pages)
+    assert list(replay.results) == [n for page in pages for n in page]
+
+
+def test_store_resumed_record_completes_in_page_rows_all_results_kept(
+    app_env: dict[str, str]
+) -> None:
+    """A record that already has result rows (here from a worker whose lease ran out) keeps
+    its results in rows: the head never holds an older copy of a page a row holds."""
+    pages = [numbers(100), numbers(3, start=100)]
+    results = _page_results(pages)
+    dead = _store(app_env, clock=_ago(LEASE + dt.timedelta(seconds=1)))
+    first = dead.claim(QUEUE_SCOPE, "resumed", "fingerprint")
+    first.record(0, pages[0], [results[n] for n in pages[0]])
+    dead.checkpoint(first)
+    store = _store(app_env)
+    claim = store.claim(QUEUE_SCOPE, "resumed", "fingerprint")
+    claim.record(1, pages[1], [results[n] for n in pages[1]])
+
+    store.complete(claim)
+
+    assert _row_keys(app_env, "resumed") == ["head", "page00000", "page00001"]
+    replay = store.claim(QUEUE_SCOPE, "resumed", "fingerprint")
+    assert replay.completed and replay.results == results
+
+
 def _fits_one_queue_message(text: str) -> bool:
     # The host base64-encodes the output binding's UTF-8; a queue message holds 64 KiB.
     return len(base64.b64encode(text.encode("utf-8"))) <= 64 * 1024

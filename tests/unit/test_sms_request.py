@@ -11,6 +11,7 @@ import pytest
 
 from shared.config.settings import Settings
 from shared.errors import ValidationError
+from shared.sms.numbers import PLAIN_E164, parse_number
 from shared.sms.records import uuid5_url
 from shared.sms.request import SmsRequest, region_and_validity
 
@@ -52,6 +53,55 @@ def test_region_and_validity_agrees_with_phonenumbers_public_functions() -> None
         assert valid == expected_valid, number
         if valid:
             assert region == expected_region, number
+
+
+def _plain_e164_texts() -> set[str]:
+    """Plain E.164 texts from all over the metadata: every region's example numbers, each with
+    a digit too many or too few, with its national prefix (or a 0) written after the country
+    code; and every 1-3 digit country code, assigned or not, with national parts of many
+    lengths."""
+    texts = set()
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = (metadata.national_prefix if metadata is not None else None) or ""
+        for kind in (phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.FIXED_LINE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            code = str(example.country_code)
+            national = phonenumbers.national_significant_number(example)
+            e164 = f"+{code}{national}"
+            texts |= {e164, e164 + "5", e164[:-1], e164[:-3], f"+{code}0{national}",
+                      f"+{code}{prefix}{national}", f"+{code}{prefix}{national[:-2]}"}
+    for calling_code in range(1, 1000):
+        for digits in ("", "0", "1", "12", "0123456", "99999999999", "1234567890123",
+                       "12345678901234567", "123456789012345678"):
+            texts.add(f"+{calling_code}{digits}")
+    return {text for text in texts if PLAIN_E164.fullmatch(text)}
+
+
+def test_parse_number_plain_e164_agrees_with_phonenumbers_parse() -> None:
+    texts = _plain_e164_texts()
+    assert len(texts) > 10_000
+    parsed = 0
+
+    for text in texts:
+        try:
+            expected: phonenumbers.PhoneNumber | None = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            expected = None
+        assert parse_number(text) == expected, text
+        parsed += expected is not None
+    assert parsed > 5_000  # most of them are numbers, so the comparison covers the parse
+
+
+def test_parse_number_written_with_separators_parsed_by_phonenumbers() -> None:
+    number = parse_number("+1 (425) 555-0100")
+
+    assert number == phonenumbers.parse("+14255550100", None)
+    assert parse_number("+1 ()") is None
 
 
 def test_sms_request_resolve_normalises_dedupes_in_order() -> None:
