@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
-
 from devhost.app import FunctionSpec
 from devhost.invocation import RETURN
 from devhost.language_worker import RuntimeRequest, add_app_root, runtime_handlers
@@ -109,17 +107,19 @@ class InProcessWorker(Worker):
         loop.close()
 
 
-def entry_point(function: WorkerFunction, signature: inspect.Signature) -> Callable[..., Any]:
+def entry_point(function: WorkerFunction, original: Callable[..., Any]) -> Callable[..., Any]:
     """`main` with the folder's own parameters, run by the worker: the trigger goes in as the
     host sends it, output bindings come back into the `func.Out` arguments, the `$return` value
     is returned, and a raised exception comes back as `FunctionFailed` with the worker's report.
+    `__wrapped__` is the folder's own `main` (`inspect.unwrap`), which the worker loaded too.
     """
+    signature = inspect.signature(original)
 
     def main(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs).arguments
         trigger = bound.pop(function.trigger_name)
         for name, out in bound.items():
-            if not isinstance(out, func.Out):
+            if not callable(getattr(out, "set", None)):
                 raise TypeError(f"{name} is not an output binding: the host passes only those")
         try:
             outcome = function.invoke(trigger)
@@ -132,11 +132,11 @@ def entry_point(function: WorkerFunction, signature: inspect.Signature) -> Calla
         return outcome.outputs.get(RETURN)
 
     main.__signature__ = signature  # type: ignore[attr-defined]
+    main.__wrapped__ = original  # type: ignore[attr-defined]
     return main
 
 
 def load_entry_points(worker: Worker, specs: list[FunctionSpec],
                       originals: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """Each spec loaded by the worker, as a `main` taking the same arguments as `originals`."""
-    return {spec.name: entry_point(worker.load(spec), inspect.signature(originals[spec.name]))
-            for spec in specs}
+    return {spec.name: entry_point(worker.load(spec), originals[spec.name]) for spec in specs}

@@ -67,7 +67,8 @@ def test_function_json_valid_against_functions_schema(
 def test_function_entry_point_binds_like_python_worker(name: str, repo_root: Path) -> None:
     config = _load(repo_root / name / "function.json")
     module = importlib.import_module(name)
-    main = getattr(module, config.get("entryPoint", "main"))
+    # unwrap: the folder's own function, not the worker's adapter the test session puts there.
+    main = inspect.unwrap(getattr(module, config.get("entryPoint", "main")))
     parameters = inspect.signature(main).parameters
     bindings = {b["name"] for b in config["bindings"] if b["name"] != "$return"}
     # The worker matches parameters to bindings by name and resolves their annotations.

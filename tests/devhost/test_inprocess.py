@@ -77,7 +77,7 @@ class _NeverInvoked:
 
 def test_inprocess_argument_not_an_output_binding_type_error_before_invocation() -> None:
     never: Any = _NeverInvoked()
-    main = entry_point(never, inspect.signature(SmsOutbox.main))
+    main = entry_point(never, inspect.unwrap(SmsOutbox.main))
 
     with pytest.raises(TypeError, match="deadletter is not an output binding"):
         main(queue_message({"to": [], "message": "x"}), "not an Out")
