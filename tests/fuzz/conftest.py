@@ -27,7 +27,8 @@ from tests.e2e.conftest import (  # noqa: F401
     web_root,
 )
 from tests.fuzz.endpoints import ROLES
-from tests.fuzz.probe import TALLY, Probe, SideEffects
+from tests.fuzz.effects import SideEffects
+from tests.fuzz.probe import TALLY, Probe
 from tests.fuzz.tokens import Credentials
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")

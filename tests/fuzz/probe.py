@@ -8,21 +8,15 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 import requests
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableServiceClient
 
-from emulator.client import EmulatorClient
+from tests.fuzz.effects import SideEffects, changes
 from tests.fuzz.endpoints import Endpoint, addressed, endpoints, resolve
 
-# Emulator counters a caller's own token check may move (key discovery); every other counter
-# is an ACS operation, which no refused request may cause.
-_AUTH_COUNTERS = frozenset({"oidc.discovery", "oidc.jwks", "oidc.mint", "mi.token"})
 _INTERNALS = re.compile(r"Traceback|File \"|Error\(|<module>|\bat 0x[0-9a-f]+", re.I)
 
 
@@ -69,32 +63,6 @@ class FuzzRequest:
         return f"[{self.kind}] path={self.path!r} headers={shown!r} body={body!r}"
 
 
-class SideEffects:
-    """What a request may have changed: ACS operation counters and Table entity counts."""
-
-    def __init__(self, emulator: EmulatorClient, connection: str, tables: list[str]) -> None:
-        self.emulator = emulator
-        self.tables = TableServiceClient.from_connection_string(connection)
-        self.names = tables
-        self._pool = ThreadPoolExecutor(max_workers=len(tables))
-
-    def snapshot(self) -> dict[str, int]:
-        # The three reads run together: this is paid once per fuzzed request.
-        tables = [self._pool.submit(self._entities, name) for name in self.names]
-        state = {f"acs {name}": count for name, count in self.emulator.counters().items()
-                 if name not in _AUTH_COUNTERS}
-        for name, future in zip(self.names, tables, strict=True):
-            state[f"table {name}"] = future.result()
-        return state
-
-    def _entities(self, name: str) -> int:
-        table = self.tables.get_table_client(name)
-        try:
-            return sum(1 for _ in table.list_entities(select=["PartitionKey"]))
-        except ResourceNotFoundError:
-            return 0
-
-
 class Probe:
     """One HTTP session to the service; checks each answer and what it changed."""
 
@@ -131,8 +99,7 @@ class Probe:
         after = self.effects.snapshot()
         TALLY.checking[endpoint.name] += time.perf_counter() - started
         if 400 <= response.status_code < 500:
-            changed = {k: (self.baseline.get(k), v) for k, v in after.items()
-                       if self.baseline.get(k) != v}
+            changed = changes(self.baseline, after)
             assert not changed, f"side effect {changed} of {where}"
         self.baseline = after
         return response
