@@ -26,8 +26,8 @@ from tests.e2e.conftest import (  # noqa: F401
     outbox_queues,
     web_root,
 )
-from tests.fuzz.endpoints import ROLES
 from tests.fuzz.effects import SideEffects
+from tests.fuzz.endpoints import ROLES
 from tests.fuzz.probe import TALLY, Probe
 from tests.fuzz.tokens import Credentials
 
