@@ -8,9 +8,9 @@ import time
 import pytest
 from hypothesis import given
 
-from tests.fuzz.conftest import Profile
 from tests.fuzz.endpoints import Endpoint, endpoints
 from tests.fuzz.probe import TALLY, FuzzRequest, Probe
+from tests.fuzz.profiles import Profile
 from tests.fuzz.tokens import Credentials
 from tests.fuzz.traffic import requests_for
 
