@@ -21,6 +21,7 @@ from tests.e2e.conftest import (  # noqa: F401
     run_functions,
     web_root,
 )
+from tests.fuzz.campaign import HttpRun
 from tests.fuzz.effects import SideEffects
 from tests.fuzz.endpoints import ROLES
 from tests.fuzz.logs import assert_log_clean
@@ -51,14 +52,6 @@ def functions(app_settings: dict[str, str], web_root: WebRoot,  # noqa: F811
 def credentials(emulator_settings: dict[str, str]) -> Credentials:
     roles = tuple(sorted({role for needed in ROLES.values() for role in needed}))
     return Credentials.mint(EmulatorClient(emulator_settings), roles)
-
-
-@pytest.fixture
-def host_log_clean(functions: Functions) -> Iterator[None]:
-    """The local host runs out of process: its log gets no token and no traceback."""
-    start = functions.log.stat().st_size
-    yield
-    assert_log_clean(functions.log, start)
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -94,13 +87,37 @@ def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str], profile:
         yield pool.submit(run)
 
 
-@pytest.fixture
-def probe(functions: Functions, emulator: EmulatorClient,
-          azurite: dict[str, str], openapi: dict[str, Any]) -> Probe:  # noqa: F811
+def _probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
+           spec: dict[str, Any]) -> Probe:
     tables = [functions.settings["IDENTITY_TABLE_NAME"],
               functions.settings["SMS_IDEMPOTENCY_TABLE_NAME"]]
     effects = SideEffects(emulator, azurite["AZURITE_CONNECTION_STRING"], tables)
-    return Probe(functions.url, openapi, effects)
+    return Probe(functions.url, spec, effects)
+
+
+@pytest.fixture(scope="package")
+def http_run(request: pytest.FixtureRequest, functions: Functions,
+             emulator_settings: dict[str, str], azurite: dict[str, str],
+             openapi: dict[str, Any], credentials: Credentials,  # noqa: F811
+             profile: Profile) -> Iterator[HttpRun]:
+    """The selected operations' fuzz runs (tests/fuzz/campaign.py), started with the first
+    test that needs them, on one probe over a freshly reset emulator."""
+    selected = [item.callspec.params["endpoint"] for item in request.session.items
+                if item.path.name == "test_http.py" and hasattr(item, "callspec")]
+    emulator = EmulatorClient(emulator_settings)
+    emulator.reset()
+    run = HttpRun(_probe(functions, emulator, azurite, openapi), credentials, profile,
+                  selected)
+    yield run
+    run.finish()
+
+
+@pytest.fixture
+def probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
+          openapi: dict[str, Any], http_run: HttpRun) -> Probe:  # noqa: F811
+    """A probe of its own, once the HTTP runs are over (their checks must see only theirs)."""
+    http_run.finish()
+    return _probe(functions, emulator, azurite, openapi)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
