@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,8 +23,7 @@ from tests.e2e.conftest import (  # noqa: F401
 from tests.fuzz.campaign import HttpRun
 from tests.fuzz.effects import SideEffects
 from tests.fuzz.endpoints import ROLES
-from tests.fuzz.logs import assert_log_clean
-from tests.fuzz.outbox import fuzz_outbox, outbox_stack
+from tests.fuzz.outbox_run import OutboxRun
 from tests.fuzz.probe import TALLY, Probe
 from tests.fuzz.profiles import Profile, current
 from tests.fuzz.tokens import Credentials
@@ -68,23 +66,19 @@ def quiet_clients() -> Iterator[None]:
 
 
 @pytest.fixture(scope="package", autouse=True)
-def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str], profile: Profile,
-               web_root: WebRoot, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-               quiet_clients: None) -> Iterator[Future[None] | None]:
-    """The outbox run (tests/fuzz/outbox.py), started with the package's first test when the
-    outbox test is selected; that test waits for it and reports its outcome."""
+def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str],
+               web_root: WebRoot,  # noqa: F811
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutboxRun | None]:
+    """The outbox run (tests/fuzz/outbox_run.py), started with the package's first test when
+    the outbox test is selected; that test waits for it and reports its outcome."""
     if not any(item.path.name == "test_queue.py" for item in request.session.items):
         yield None
         return
-    workdir = tmp_path_factory.mktemp("fuzz-outbox")
-
-    def run() -> None:
-        with outbox_stack(azurite, workdir, web_root.origin) as outbox:
-            fuzz_outbox(outbox, profile)
-            assert_log_clean(outbox.functions.log, 0)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuzz-outbox") as pool:
-        yield pool.submit(run)
+    run = OutboxRun(azurite, tmp_path_factory.mktemp("fuzz-outbox"), web_root.origin)
+    try:
+        yield run
+    finally:
+        run.stop()
 
 
 def _probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],

@@ -3,8 +3,9 @@ each ends processed (sent, or nothing to send) or dead-lettered, never retried t
 poison queue, and a dead-lettered message sends nothing.
 
 The run has a stack of its own (emulator, local host, tables; Azurite is shared, and the HTTP
-tests' host leaves the queue triggers off) and runs in a thread while the HTTP tests run: its
-ACS calls and table writes are none of theirs, so their side-effect checks stay exact.
+tests' host leaves the queue triggers off) and a process of its own (tests/fuzz/outbox_run.py),
+while the HTTP tests run: its ACS calls and table writes are none of theirs, so their
+side-effect checks stay exact.
 
 An idempotency key appears at most once per batch (keys recur across batches, so replays and
 reuse for another body happen): two messages with one key processed at the same time get a
