@@ -39,6 +39,7 @@ from tests.fuzz.strategies import bodies, from_schema, weighted
 from tests.fuzz.traffic import KEY_POOL
 
 QUEUE = "queue sms-outbox"
+TRIGGER_QUEUES = ("sms-outbox", "identity-events")
 BATCH = 50  # messages dropped together: the trigger takes 16 at a time, polling between
 SETTLE_SECONDS = 60  # the longest a batch may take to leave the queue
 QUEUE_MAX_BYTES = 64 * 1024
@@ -77,19 +78,20 @@ def messages() -> st.SearchStrategy[tuple[bytes, bool]]:
 
 
 class Outbox:
-    """Drops messages and watches where each one ends."""
+    """Drops messages on a trigger queue (`queue`) and watches where each one ends."""
 
     def __init__(self, queues: dict[str, QueueClient], functions: Functions,
-                 emulator: EmulatorClient) -> None:
+                 emulator: EmulatorClient, queue: str = "sms-outbox") -> None:
         self.queues = queues
         self.functions = functions
         self.emulator = emulator
+        self.queue = queue
 
     def drop(self, batch: list[tuple[bytes, bool]]) -> list[Dropped]:
         dropped = []
         for body, encoded in batch:
             content = _content_of(Dropped("", body, encoded))
-            stored = self.queues["sms-outbox"].send_message(content)
+            stored = self.queues[self.queue].send_message(content)
             dropped.append(Dropped(stored.id, body, encoded))
         return dropped
 
@@ -111,15 +113,15 @@ class Outbox:
         return outcome
 
     def _left(self) -> int:
-        count = self.queues["sms-outbox"].get_queue_properties().approximate_message_count
+        count = self.queues[self.queue].get_queue_properties().approximate_message_count
         return count or 0
 
     def _sweep(self, dropped: list[Dropped], outcome: dict[str, str], log_start: int) -> None:
-        for message in self._drain("sms-outbox-deadletter"):
+        for message in self._drain(f"{self.queue}-deadletter"):
             document = json.loads(message)
             assert _dead_letter_valid(document), document
             outcome[document["messageId"]] = "dead-lettered"
-        for content in self._drain("sms-outbox-poison"):
+        for content in self._drain(f"{self.queue}-poison"):
             match = next((d.id for d in dropped
                           if _content_of(d) == content and d.id not in outcome), None)
             assert match is not None, f"an unknown message was poisoned: {content[:80]!r}"
@@ -207,7 +209,7 @@ def fuzz_outbox(outbox: Outbox, profile: Profile) -> None:
 @contextlib.contextmanager
 def outbox_stack(azurite: dict[str, str], workdir: Path, cors_origin: str
                  ) -> Iterator[Outbox]:
-    """An emulator and a local host of the outbox run's own, the outbox queues emptied."""
+    """An emulator and a local host of the queue runs' own, the trigger queues emptied."""
     emulator_service = start_emulator(workdir=workdir / "emulator")
     try:
         settings = function_app_settings(emulator_service.settings, azurite)
@@ -215,8 +217,8 @@ def outbox_stack(azurite: dict[str, str], workdir: Path, cors_origin: str
         host_dir.mkdir()
         with run_functions(settings, host_dir, cors_origin) as functions:
             connection = azurite["AZURITE_CONNECTION_STRING"]
-            queues = {name: QueueClient.from_connection_string(connection, name)
-                      for name in ("sms-outbox", "sms-outbox-deadletter", "sms-outbox-poison")}
+            queues = {name + suffix: QueueClient.from_connection_string(connection, name + suffix)
+                      for name in TRIGGER_QUEUES for suffix in ("", "-deadletter", "-poison")}
             for client in queues.values():
                 empty_queue(client)
             yield Outbox(queues, functions, EmulatorClient(emulator_service.settings))

@@ -17,6 +17,7 @@ class Profile:
     name: str
     requests: int  # per endpoint, and queue messages
     settings: settings
+    queues: tuple[str, ...]  # trigger queues fuzzed (tests/fuzz/outbox_run.py)
 
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
@@ -24,10 +25,13 @@ _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_t
 PROFILES = {
     "ci": Profile("ci", 500, settings(
         max_examples=500, derandomize=True, deadline=None, database=None,
-        suppress_health_check=_HEALTH, print_blob=True)),
+        suppress_health_check=_HEALTH, print_blob=True),
+        # identity-events too would add ~30 s on two shared cores (README, Fuzzing).
+        ("sms-outbox",)),
     "fuzz": Profile("fuzz", 5000, settings(
         max_examples=5000, derandomize=False, deadline=None, database=None,
-        suppress_health_check=_HEALTH, print_blob=True)),
+        suppress_health_check=_HEALTH, print_blob=True),
+        ("sms-outbox", "identity-events")),
 }
 
 

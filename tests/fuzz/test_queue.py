@@ -1,24 +1,30 @@
-"""Property-based messages on the `sms-outbox` queue (tests/fuzz/outbox.py): the run goes on
-in a process and on a stack of its own while the HTTP tests run; this test waits for it."""
+"""Property-based messages on the `sms-outbox` (tests/fuzz/outbox.py) and, in the `fuzz`
+profile, `identity-events` (tests/fuzz/events.py) queues: the runs go on in a process and on a
+stack of their own while the HTTP tests run; this test waits for each."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.fuzz.events import EVENTS
 from tests.fuzz.outbox import QUEUE
 from tests.fuzz.outbox_run import OutboxRun
 from tests.fuzz.probe import TALLY
-from tests.fuzz.profiles import Profile
+from tests.fuzz.profiles import Profile, current
 
 pytestmark = pytest.mark.fuzz
 
 
-def test_fuzz_outbox_any_message_processed_or_dead_lettered_never_retried(
-    outbox_run: OutboxRun | None, profile: Profile,
+_TALLIED = {"sms-outbox": QUEUE, "identity-events": EVENTS}
+
+
+@pytest.mark.parametrize("queue", current().queues)
+def test_fuzz_queue_any_message_processed_or_dead_lettered_never_retried(
+    queue: str, outbox_run: OutboxRun | None, profile: Profile,
 ) -> None:
-    assert outbox_run is not None, "the outbox run starts whenever this test is selected"
+    assert outbox_run is not None, "the queue runs start whenever this test is selected"
 
-    outbox_run.result(timeout=profile.requests * 0.5)  # a message takes ~0.05 s
+    outbox_run.result(timeout=profile.requests * 0.5, queue=queue)  # ~0.05 s a message
 
-    assert TALLY.sent[QUEUE] >= profile.requests, \
-        f"{TALLY.sent[QUEUE]} messages, {profile.requests} due"
+    sent = TALLY.sent[_TALLIED[queue]]
+    assert sent >= profile.requests, f"{queue}: {sent} messages, {profile.requests} due"
