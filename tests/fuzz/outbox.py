@@ -40,7 +40,7 @@ from tests.fuzz.traffic import KEY_POOL
 
 QUEUE = "queue sms-outbox"
 TRIGGER_QUEUES = ("sms-outbox", "identity-events")
-BATCH = 50  # messages dropped together: the trigger takes 16 at a time, polling between
+BATCH = 50  # messages dropped together; the trigger takes them one at a time (host.json)
 SETTLE_SECONDS = 60  # the longest a batch may take to leave the queue
 QUEUE_MAX_BYTES = 64 * 1024
 _ENDS = ("processed", "dead-lettered")
