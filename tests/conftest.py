@@ -106,6 +106,12 @@ def vendored_specs(repo_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def app_settings(emulator_settings: dict[str, str], azurite: dict[str, str]) -> dict[str, str]:
     """The function app's settings for a local run against the emulator and Azurite."""
+    return function_app_settings(emulator_settings, azurite)
+
+
+def function_app_settings(emulator_settings: dict[str, str], azurite: dict[str, str]
+                          ) -> dict[str, str]:
+    """What `app_settings` holds, for any running emulator and Azurite."""
     return {
         "ACS_ENDPOINT": emulator_settings["ACS_ENDPOINT"],
         "AUTH_ISSUER": emulator_settings["AUTH_ISSUER"],

@@ -6,6 +6,7 @@ and environment are their own, against the session's emulator and Azurite.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -80,7 +81,17 @@ def functions(
     app_settings: dict[str, str], web_root: WebRoot, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Functions]:
     """`python -m devhost` serving this repository's functions on a free loopback port."""
-    workdir = tmp_path_factory.mktemp("e2e-host")
+    with run_functions(app_settings, tmp_path_factory.mktemp("e2e-host"),
+                       web_root.origin) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_functions(
+    app_settings: dict[str, str], workdir: Path, cors_origin: str,
+    extra: dict[str, str] | None = None,
+) -> Iterator[Functions]:
+    """The local host on `app_settings` (plus `extra`), with tables of its own, until exit."""
     suffix = uuid.uuid4().hex[:10]
     settings = {
         **app_settings,
@@ -88,10 +99,11 @@ def functions(
         # Tables of their own, so nothing another test wrote is seen here.
         "IDENTITY_TABLE_NAME": f"e2eids{suffix}",
         "SMS_IDEMPOTENCY_TABLE_NAME": f"e2eidem{suffix}",
+        **(extra or {}),
     }
     settings_file = workdir / "settings.json"
     # The web client's origin is allowed, as the run command allows the example's origins.
-    host = {"CORS": web_root.origin, "CORSCredentials": False}
+    host = {"CORS": cors_origin, "CORSCredentials": False}
     settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": settings, "Host": host}))
     ready_file = workdir / "ready.json"
     log = workdir / "host.log"
@@ -135,13 +147,13 @@ def outbox_queues(azurite: dict[str, str]) -> Iterator[dict[str, QueueClient]]:
         for name in ("sms-outbox", "sms-outbox-deadletter", "sms-outbox-poison")
     }
     for client in queues.values():
-        _empty(client)
+        empty_queue(client)
     yield queues
     for client in queues.values():
-        _empty(client)
+        empty_queue(client)
 
 
-def _empty(client: QueueClient) -> None:
+def empty_queue(client: QueueClient) -> None:
     try:
         client.create_queue()
     except ResourceExistsError:

@@ -1,62 +1,49 @@
-"""Fuzz tier fixtures: the function app under the local host (as in tests/e2e), caller
-credentials, the checking probe, the run profile, and the per-endpoint request totals.
-
-Profiles (env FUZZ_PROFILE): `ci` (default, inside `make test`) runs a fixed number of
-derandomized examples, so a CI failure reproduces exactly; `fuzz` (`make fuzz`) runs ten times
-more with a fresh random seed each run, to explore (hypothesis prints the seed of a failure).
+"""Fuzz tier fixtures: the function app under the local host (as in tests/e2e, with the queue
+triggers off: the outbox run has a host of its own), caller credentials, the checking probe,
+the run profile (tests/fuzz/profiles.py), the outbox run in the background, and the
+per-endpoint request totals.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from emulator.client import EmulatorClient
 from tests.e2e.conftest import (  # noqa: F401
     Functions,
-    functions,
+    WebRoot,
     openapi,
-    outbox_queues,
+    run_functions,
     web_root,
 )
+from tests.fuzz.campaign import HttpRun
+from tests.fuzz.effects import SideEffects
 from tests.fuzz.endpoints import ROLES
-from tests.fuzz.probe import TALLY, Probe, SideEffects
+from tests.fuzz.outbox_run import OutboxRun
+from tests.fuzz.probe import TALLY, Probe
+from tests.fuzz.profiles import Profile, current
 from tests.fuzz.tokens import Credentials
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    requests: int  # per endpoint, and queue messages
-    settings: settings
-
-
-_HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
-           HealthCheck.large_base_example]
-PROFILES = {
-    "ci": Profile("ci", 500, settings(
-        max_examples=500, derandomize=True, deadline=None, database=None,
-        suppress_health_check=_HEALTH, print_blob=True)),
-    "fuzz": Profile("fuzz", 5000, settings(
-        max_examples=5000, derandomize=False, deadline=None, database=None,
-        suppress_health_check=_HEALTH, print_blob=True)),
-}
+# The HTTP tests' host leaves these off: queue messages are the outbox run's, on its own host.
+_QUEUE_TRIGGERS = ("SmsOutbox", "IdentityEvents")
 
 
 @pytest.fixture(scope="session")
 def profile() -> Profile:
-    name = os.environ.get("FUZZ_PROFILE", "ci")
-    assert name in PROFILES, f"FUZZ_PROFILE must be one of {sorted(PROFILES)}, not {name!r}"
-    return PROFILES[name]
+    return current()
+
+
+@pytest.fixture(scope="package")
+def functions(app_settings: dict[str, str], web_root: WebRoot,  # noqa: F811
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Functions]:
+    off = {f"AzureWebJobs.{name}.Disabled": "true" for name in _QUEUE_TRIGGERS}
+    with run_functions(app_settings, tmp_path_factory.mktemp("fuzz-host"), web_root.origin,
+                       off) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")
@@ -65,26 +52,7 @@ def credentials(emulator_settings: dict[str, str]) -> Credentials:
     return Credentials.mint(EmulatorClient(emulator_settings), roles)
 
 
-@pytest.fixture
-def host_log_clean(functions: Functions) -> Iterator[None]:  # noqa: F811
-    """The local host runs out of process: its log gets no token and no traceback."""
-    start = functions.log.stat().st_size
-    yield
-    with functions.log.open("rb") as log:
-        log.seek(start)
-        text = log.read().decode("utf-8", errors="replace")
-    leaks = [line[:120] for line in text.splitlines() if _JWT.search(line)]
-    assert not leaks, f"tokens in the host log: {leaks[:3]}"
-    traces = [line for line in text.splitlines() if "Traceback" in line]
-    assert not traces, f"{len(traces)} tracebacks in the host log, e.g.\n{_around(text)}"
-
-
-def _around(text: str) -> str:
-    index = text.index("Traceback")
-    return text[max(0, index - 300):index + 1500]
-
-
-@pytest.fixture
+@pytest.fixture(scope="package", autouse=True)
 def quiet_clients() -> Iterator[None]:
     """This process only runs test clients here (the service logs to the host log): their
     per-request debug lines, thousands per test, would only slow the run."""
@@ -97,14 +65,53 @@ def quiet_clients() -> Iterator[None]:
         logging.getLogger(name).setLevel(level)
 
 
-@pytest.fixture
-def probe(functions: Functions, emulator: EmulatorClient,  # noqa: F811
-          azurite: dict[str, str], openapi: dict[str, Any],  # noqa: F811
-          quiet_clients: None) -> Probe:
+@pytest.fixture(scope="package", autouse=True)
+def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str],
+               web_root: WebRoot,  # noqa: F811
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutboxRun | None]:
+    """The outbox run (tests/fuzz/outbox_run.py), started with the package's first test when
+    the outbox test is selected; that test waits for it and reports its outcome."""
+    if not any(item.path.name == "test_queue.py" for item in request.session.items):
+        yield None
+        return
+    run = OutboxRun(azurite, tmp_path_factory.mktemp("fuzz-outbox"), web_root.origin)
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
+def _probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
+           spec: dict[str, Any]) -> Probe:
     tables = [functions.settings["IDENTITY_TABLE_NAME"],
               functions.settings["SMS_IDEMPOTENCY_TABLE_NAME"]]
     effects = SideEffects(emulator, azurite["AZURITE_CONNECTION_STRING"], tables)
-    return Probe(functions.url, openapi, effects)
+    return Probe(functions.url, spec, effects)
+
+
+@pytest.fixture(scope="package")
+def http_run(request: pytest.FixtureRequest, functions: Functions,
+             emulator_settings: dict[str, str], azurite: dict[str, str],
+             openapi: dict[str, Any], credentials: Credentials,  # noqa: F811
+             profile: Profile) -> Iterator[HttpRun]:
+    """The selected operations' fuzz runs (tests/fuzz/campaign.py), started with the first
+    test that needs them, on one probe over a freshly reset emulator."""
+    selected = [item.callspec.params["endpoint"] for item in request.session.items
+                if item.path.name == "test_http.py" and hasattr(item, "callspec")]
+    emulator = EmulatorClient(emulator_settings)
+    emulator.reset()
+    run = HttpRun(_probe(functions, emulator, azurite, openapi), credentials, profile,
+                  selected)
+    yield run
+    run.finish()
+
+
+@pytest.fixture
+def probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
+          openapi: dict[str, Any], http_run: HttpRun) -> Probe:  # noqa: F811
+    """A probe of its own, once the HTTP runs are over (their checks must see only theirs)."""
+    http_run.finish()
+    return _probe(functions, emulator, azurite, openapi)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -8,21 +8,15 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 import requests
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableServiceClient
 
-from emulator.client import EmulatorClient
+from tests.fuzz.effects import SideEffects, changes
 from tests.fuzz.endpoints import Endpoint, addressed, endpoints, resolve
 
-# Emulator counters a caller's own token check may move (key discovery); every other counter
-# is an ACS operation, which no refused request may cause.
-_AUTH_COUNTERS = frozenset({"oidc.discovery", "oidc.jwks", "oidc.mint", "mi.token"})
 _INTERNALS = re.compile(r"Traceback|File \"|Error\(|<module>|\bat 0x[0-9a-f]+", re.I)
 
 
@@ -69,32 +63,6 @@ class FuzzRequest:
         return f"[{self.kind}] path={self.path!r} headers={shown!r} body={body!r}"
 
 
-class SideEffects:
-    """What a request may have changed: ACS operation counters and Table entity counts."""
-
-    def __init__(self, emulator: EmulatorClient, connection: str, tables: list[str]) -> None:
-        self.emulator = emulator
-        self.tables = TableServiceClient.from_connection_string(connection)
-        self.names = tables
-        self._pool = ThreadPoolExecutor(max_workers=len(tables))
-
-    def snapshot(self) -> dict[str, int]:
-        # The three reads run together: this is paid once per fuzzed request.
-        tables = [self._pool.submit(self._entities, name) for name in self.names]
-        state = {f"acs {name}": count for name, count in self.emulator.counters().items()
-                 if name not in _AUTH_COUNTERS}
-        for name, future in zip(self.names, tables, strict=True):
-            state[f"table {name}"] = future.result()
-        return state
-
-    def _entities(self, name: str) -> int:
-        table = self.tables.get_table_client(name)
-        try:
-            return sum(1 for _ in table.list_entities(select=["PartitionKey"]))
-        except ResourceNotFoundError:
-            return 0
-
-
 class Probe:
     """One HTTP session to the service; checks each answer and what it changed."""
 
@@ -107,6 +75,7 @@ class Probe:
         self.baseline = effects.snapshot()
         self.endpoints = endpoints(spec)
         self._validators: dict[tuple[str, str, str], jsonschema.Draft202012Validator] = {}
+        self._described: dict[tuple[str, str], dict[str, Any]] = {}
 
     def send(self, endpoint: Endpoint, request: FuzzRequest) -> requests.Response:
         headers = {name: _header_bytes(value) for name, value in request.headers.items()}
@@ -116,8 +85,7 @@ class Probe:
                                      headers=headers, data=request.body, timeout=15)
         TALLY.waiting[endpoint.name] += time.perf_counter() - started
         TALLY.add(endpoint.name, str(response.status_code))
-        where = f"{endpoint.name} -> {response.status_code} for {request.describe()}\n" \
-                f"answer: {response.text[:600]!r}"
+        where = _Where(endpoint, request, response)
         assert response.status_code < 500, where
         target = addressed(endpoint, request.path or endpoint.path, self.endpoints)
         if target is None:
@@ -131,18 +99,21 @@ class Probe:
         after = self.effects.snapshot()
         TALLY.checking[endpoint.name] += time.perf_counter() - started
         if 400 <= response.status_code < 500:
-            changed = {k: (self.baseline.get(k), v) for k, v in after.items()
-                       if self.baseline.get(k) != v}
+            changed = changes(self.baseline, after)
             assert not changed, f"side effect {changed} of {where}"
         self.baseline = after
         return response
 
-    def _check_listed(self, endpoint: Endpoint, response: requests.Response, where: str) -> None:
+    def _check_listed(self, endpoint: Endpoint, response: requests.Response, where: _Where
+                      ) -> None:
         """The status and body are ones openapi.yaml lists for the operation."""
         operation = self.spec["paths"][endpoint.path][endpoint.method.lower()]
         status = str(response.status_code)
         assert status in operation["responses"], f"status not in openapi.yaml: {where}"
-        described = resolve(self.spec, operation["responses"][status])
+        key = (endpoint.name, status)
+        if key not in self._described:
+            self._described[key] = resolve(self.spec, operation["responses"][status])
+        described = self._described[key]
         for header in described.get("headers", {}):
             assert header in response.headers, f"no {header} header: {where}"
         assert response.headers.get("Cache-Control") == "no-store", where
@@ -151,17 +122,32 @@ class Probe:
             return
         media = response.headers.get("Content-Type", "").split(";")[0].strip()
         assert media in described["content"], f"media type {media!r}: {where}"
-        key = (endpoint.name, status, media)
-        if key not in self._validators:
-            self._validators[key] = jsonschema.Draft202012Validator(
+        schema = (endpoint.name, status, media)
+        if schema not in self._validators:
+            self._validators[schema] = jsonschema.Draft202012Validator(
                 described["content"][media]["schema"],
                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-        errors = [e.message for e in self._validators[key].iter_errors(response.json())]
+        errors = [e.message for e in self._validators[schema].iter_errors(response.json())]
         assert not errors, f"body does not match openapi.yaml ({errors}): {where}"
         assert response.headers.get("X-Content-Type-Options") == "nosniff", where
 
 
-def _check_problem(response: requests.Response, where: str) -> None:
+class _Where:
+    """The request and answer, for a failure message: written only when a check fails (the
+    answer's text may need its encoding guessed, which costs on every request otherwise)."""
+
+    def __init__(self, endpoint: Endpoint, request: FuzzRequest,
+                 response: requests.Response) -> None:
+        self.endpoint, self.request, self.response = endpoint, request, response
+
+    def __str__(self) -> str:
+        return (f"{self.endpoint.name} -> {self.response.status_code} for "
+                f"{self.request.describe()}\nanswer: {self.response.text[:600]!r}")
+
+    __repr__ = __str__
+
+
+def _check_problem(response: requests.Response, where: _Where) -> None:
     assert response.headers["Content-Type"].startswith("application/problem+json"), where
     problem = json.loads(response.content)
     assert isinstance(problem.get("type"), str) and problem["type"], where

@@ -1,5 +1,5 @@
 """The fuzz tier's checks can fail: a Table write or an ACS call behind a 4xx is reported, as is
-an answer openapi.yaml does not list."""
+an answer openapi.yaml does not list; the table reads see every row."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from azure.data.tables import TableServiceClient
 
 from emulator.client import EmulatorClient
 from tests.e2e.conftest import Functions
+from tests.fuzz.effects import TableRows
 from tests.fuzz.endpoints import Endpoint, endpoints
 from tests.fuzz.probe import FuzzRequest, Probe
 
@@ -32,6 +33,38 @@ def test_probe_table_entity_added_before_401_reported(
 
     with pytest.raises(AssertionError, match="side effect"):
         probe.send(_endpoint("createIdentity"), NO_TOKEN)
+
+
+def test_probe_table_row_swapped_before_401_reported(
+    probe: Probe, functions: Functions, azurite: dict[str, str]
+) -> None:
+    """One row removed and another added leaves the count as it was: still a side effect."""
+    service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
+    table = service.create_table_if_not_exists(functions.settings["SMS_IDEMPOTENCY_TABLE_NAME"])
+    table.create_entity({"PartitionKey": "before", "RowKey": "r"})
+    probe.baseline = probe.effects.snapshot()
+    table.delete_entity("before", "r")
+    table.create_entity({"PartitionKey": "after", "RowKey": "r"})
+
+    with pytest.raises(AssertionError, match=r"side effect.*rows added \[\('after', 'r'\)\]"):
+        probe.send(_endpoint("sendSms"), NO_TOKEN)
+
+
+def test_table_rows_past_first_page_all_read(azurite: dict[str, str]) -> None:
+    """Azurite answers 1,000 rows a page: the reader follows the continuation."""
+    connection = azurite["AZURITE_CONNECTION_STRING"]
+    name = f"rows{uuid.uuid4().hex[:12]}"
+    table = TableServiceClient.from_connection_string(connection).create_table(name)
+    for start in range(0, 1204, 100):
+        table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": f"{n:05d}"})
+                                  for n in range(start, min(start + 100, 1204))])
+    rows = TableRows(connection, name)
+
+    rows.send()
+    read = rows.answer()
+
+    assert read == {(e["PartitionKey"], e["RowKey"]) for e in table.list_entities()}
+    assert len(read) == 1204
 
 
 def test_probe_acs_call_before_401_reported(probe: Probe, emulator: EmulatorClient) -> None:

@@ -77,23 +77,25 @@ def requests_for(endpoint: Endpoint, credentials: Credentials
     auth = authorizations(credentials, endpoint.roles)
     valid = (from_schema(endpoint.body_schema, endpoint.examples) if endpoint.body_schema
              else st.just({}))
-    header_schemas = dict(endpoint.headers)
+    # Built once: a strategy built inside a draw is built again for every request.
+    header_values = {name: _header_values(schema) for name, schema in endpoint.headers}
+    path_values = {name: _path_values(schema) for name, schema in endpoint.path_params}
+    body_values = bodies(valid)
 
     @st.composite
     def own(draw: st.DrawFn) -> FuzzRequest:
         headers: dict[str, str] = {}
-        for name, schema in header_schemas.items():
-            value = draw(_header_values(schema))
+        for name, values in header_values.items():
+            value = draw(values)
             if value is not None:
                 headers[name] = value
         authorization = draw(auth)
         if authorization is not None:
             headers["Authorization"] = authorization
-        body: Body = draw(bodies(valid))
+        body: Body = draw(body_values)
         if body.content_type is not None:
             headers["Content-Type"] = body.content_type
-        path = _fill(endpoint.path, {name: draw(_path_values(schema))
-                                     for name, schema in endpoint.path_params})
+        path = _fill(endpoint.path, {name: draw(values) for name, values in path_values.items()})
         return FuzzRequest(headers, body.raw, body.kind, path)
 
     operation = _SCHEMA[endpoint.path][endpoint.method]
