@@ -65,14 +65,14 @@ browser:
 # of them carrying what the other tests left behind.
 test: install lint browser
 	$(PY) -m pytest -m "not fuzz" $(PYTEST_ARGS)
-	$(PY) -m pytest -m fuzz $(PYTEST_ARGS)
+	$(PY) -m pytest -m fuzz tests/fuzz $(PYTEST_ARGS)
 
 test-unit: $(STAMP_PY)
 	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
 
 # `make test` includes the fuzz tier's fixed-seed 500 per endpoint; this explores afresh.
 fuzz: install
-	FUZZ_PROFILE=fuzz $(PY) -m pytest -m fuzz --timeout=3600 $(PYTEST_ARGS)
+	FUZZ_PROFILE=fuzz $(PY) -m pytest -m fuzz tests/fuzz --timeout=3600 $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
