@@ -112,6 +112,21 @@ class Outbox:
             outcome.setdefault(d.id, "processed" if left == 0 else "not settled")
         return outcome
 
+    def deliver(self, batch: list[tuple[bytes, bool]], tally: str
+                ) -> tuple[list[Dropped], dict[str, str]]:
+        """Drop a batch and wait for it; every message must end processed or dead-lettered,
+        or (not base64) in the poison queue. Returns the messages and their outcomes."""
+        log_start = self.functions.log.stat().st_size
+        dropped = self.drop(batch)
+        outcome = self.settle(dropped, log_start)
+        for d in dropped:
+            TALLY.add(tally, outcome[d.id])
+        wrong = [(d.id, outcome[d.id], d.body[:200]) for d in dropped
+                 if outcome[d.id] not in (_ENDS if d.base64 else ("poison",))]
+        log = self.log_lines(log_start, {d.id for d in dropped if outcome[d.id] != "processed"})
+        assert not wrong, f"messages that did not end processed or dead-lettered: {wrong}\n{log}"
+        return dropped, outcome
+
     def _left(self) -> int:
         count = self.queues[self.queue].get_queue_properties().approximate_message_count
         return count or 0
@@ -174,7 +189,7 @@ def _text_of(body: bytes) -> str | None:
 
 def fuzz_outbox(outbox: Outbox, profile: Profile) -> None:
     """Drops `profile.requests` messages in batches; raises at the first batch that fails."""
-    functions, emulator = outbox.functions, outbox.emulator
+    emulator = outbox.emulator
     started = time.perf_counter()
 
     # No shrinking: each step would be a batch of its own; the report names the messages.
@@ -182,16 +197,8 @@ def fuzz_outbox(outbox: Outbox, profile: Profile) -> None:
               phases=(Phase.explicit, Phase.reuse, Phase.generate))
     @given(st.lists(messages(), min_size=BATCH, max_size=BATCH, unique_by=_key_of))
     def deliver(batch: list[tuple[bytes, bool]]) -> None:
-        log_start = functions.log.stat().st_size
         already = len(emulator.sms())
-        dropped = outbox.drop(batch)
-        outcome = outbox.settle(dropped, log_start)
-        for d in dropped:
-            TALLY.add(QUEUE, outcome[d.id])
-        wrong = [(d.id, outcome[d.id], d.body[:200]) for d in dropped
-                 if outcome[d.id] not in (_ENDS if d.base64 else ("poison",))]
-        log = outbox.log_lines(log_start, {d.id for d in dropped if outcome[d.id] != "processed"})
-        assert not wrong, f"messages that did not end processed or dead-lettered: {wrong}\n{log}"
+        dropped, outcome = outbox.deliver(batch, QUEUE)
         # A dead-lettered message sent nothing: its text is in no SMS sent for this batch
         # (unless a processed message of the batch had the same text).
         sent = {entry["message"] for entry in emulator.sms()[already:]}

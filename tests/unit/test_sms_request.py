@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import phonenumbers
@@ -19,25 +20,30 @@ SETTINGS = Settings(acs_endpoint="https://acs.example", auth_issuer="https://iss
                     auth_audiences=("api",), table_endpoint="https://t.example")
 
 
-def _samples() -> list[phonenumbers.PhoneNumber]:
-    """Every region's example numbers of every type, and each one with a digit too many and
-    one too few: valid, invalid and ambiguous numbers from all over the metadata."""
-    found = []
+def _region_examples() -> Iterator[tuple[str, phonenumbers.PhoneNumber]]:
+    """Every region's example mobile, fixed-line and toll-free numbers, with the region."""
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         for kind in (phonenumbers.PhoneNumberType.MOBILE,
                      phonenumbers.PhoneNumberType.FIXED_LINE,
                      phonenumbers.PhoneNumberType.TOLL_FREE):
             example = phonenumbers.example_number_for_type(region, kind)
-            if example is None:
-                continue
-            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
-            for text in (e164, e164 + "5", e164[:-1]):
-                with contextlib.suppress(phonenumbers.NumberParseException):
-                    found.append(phonenumbers.parse(text, None))
+            if example is not None:
+                yield region, example
+
+
+def _samples() -> list[phonenumbers.PhoneNumber]:
+    """Every region's example numbers of every type, and each one with a digit too many and
+    one too few: valid, invalid and ambiguous numbers from all over the metadata."""
+    found = []
+    for _, example in _region_examples():
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        for text in (e164, e164 + "5", e164[:-1]):
+            with contextlib.suppress(phonenumbers.NumberParseException):
+                found.append(phonenumbers.parse(text, None))
     for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
-        example = phonenumbers.example_number_for_non_geo_entity(code)
-        if example is not None:
-            found.append(example)
+        non_geo = phonenumbers.example_number_for_non_geo_entity(code)
+        if non_geo is not None:
+            found.append(non_geo)
     return found
 
 
@@ -61,20 +67,14 @@ def _plain_e164_texts() -> set[str]:
     code; and every 1-3 digit country code, assigned or not, with national parts of many
     lengths."""
     texts = set()
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+    for region, example in _region_examples():
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         prefix = (metadata.national_prefix if metadata is not None else None) or ""
-        for kind in (phonenumbers.PhoneNumberType.MOBILE,
-                     phonenumbers.PhoneNumberType.FIXED_LINE,
-                     phonenumbers.PhoneNumberType.TOLL_FREE):
-            example = phonenumbers.example_number_for_type(region, kind)
-            if example is None:
-                continue
-            code = str(example.country_code)
-            national = phonenumbers.national_significant_number(example)
-            e164 = f"+{code}{national}"
-            texts |= {e164, e164 + "5", e164[:-1], e164[:-3], f"+{code}0{national}",
-                      f"+{code}{prefix}{national}", f"+{code}{prefix}{national[:-2]}"}
+        code = str(example.country_code)
+        national = phonenumbers.national_significant_number(example)
+        e164 = f"+{code}{national}"
+        texts |= {e164, e164 + "5", e164[:-1], e164[:-3], f"+{code}0{national}",
+                  f"+{code}{prefix}{national}", f"+{code}{prefix}{national[:-2]}"}
     for calling_code in range(1, 1000):
         for digits in ("", "0", "1", "12", "0123456", "99999999999", "1234567890123",
                        "12345678901234567", "123456789012345678"):
