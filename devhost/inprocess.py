@@ -23,7 +23,7 @@ from devhost.app import FunctionSpec
 from devhost.invocation import RETURN
 from devhost.language_worker import RuntimeRequest, add_app_root, runtime_handlers
 from devhost.rpc import protos
-from devhost.worker import _INVOCATION_TIMEOUT, Worker, WorkerError, WorkerFunction
+from devhost.worker import INVOCATION_TIMEOUT, Worker, WorkerError, WorkerFunction
 
 _THREADS = "PYTHON_THREADPOOL_THREAD_COUNT"
 _RAISED = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
@@ -86,7 +86,7 @@ class InProcessWorker(Worker):
                 os.environ[_THREADS] = saved
         self.initialize()
 
-    def request(self, message: Any, timeout: float = _INVOCATION_TIMEOUT) -> Any:
+    def request(self, message: Any, timeout: float = INVOCATION_TIMEOUT) -> Any:
         if self._loop is None:
             raise WorkerError("the in-process worker is not started")
         kind = message.WhichOneof("content")

@@ -35,7 +35,7 @@ WORKER_PACKAGE = "azure_functions_runtime_v1"
 _LEVELS = [logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR,
            logging.CRITICAL]
 _START_TIMEOUT = 120.0
-_INVOCATION_TIMEOUT = 600.0  # the host's default processing visibility for queue messages
+INVOCATION_TIMEOUT = 600.0  # the host's default processing visibility for queue messages
 
 
 class WorkerError(RuntimeError):
@@ -63,7 +63,7 @@ class Worker:
 
     root: Path
 
-    def request(self, message: Any, timeout: float = _INVOCATION_TIMEOUT) -> Any:
+    def request(self, message: Any, timeout: float = INVOCATION_TIMEOUT) -> Any:
         """Send one request and wait for the response with the same request id."""
         raise NotImplementedError
 
@@ -156,7 +156,7 @@ class WorkerProcess(Worker):
         for future in pending.values():
             future.set_exception(WorkerError("the worker process exited"))
 
-    def request(self, message: Any, timeout: float = _INVOCATION_TIMEOUT) -> Any:
+    def request(self, message: Any, timeout: float = INVOCATION_TIMEOUT) -> Any:
         if self._process is None or self._process.stdin is None:
             raise WorkerError("the worker process is not running")
         message.request_id = uuid.uuid4().hex
