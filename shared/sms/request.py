@@ -139,7 +139,7 @@ class RecipientResolver:
     def _resolve_next(self) -> None:
         index, item = self._next, self._to[self._next]
         self._next += 1
-        number = _parse_number(item)
+        number = parse_number(item)
         if number is None:
             # The documented shape, but no number (too short, no such country code): a
             # failed result like any invalid number, under the text as given.
@@ -214,10 +214,6 @@ def _recipient_strings(raw: Any, settings: Settings, problems: list[FieldError]
             pointer = "/to" if isinstance(raw, str) else f"/to/{index}"
             problems.append(FieldError(pointer, "Not a phone number in E.164 format."))
     return tuple(item for item in items if isinstance(item, str))
-
-
-def _parse_number(item: str) -> phonenumbers.PhoneNumber | None:
-    return parse_number(item)
 
 
 def caller_scope(caller_key: str) -> str:

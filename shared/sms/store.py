@@ -51,11 +51,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Clock = Callable[[], dt.datetime]
 # Validates a request about to be sent (raising before anything is written).
 Prepare = Callable[[], object]
-
-
-def _nothing_to_check() -> None:
-    return None
-
 # A Table string property holds at most 64 KiB of UTF-16: 32K characters, a margin kept. One
 # page's results (100 x number, message id and an error cut to 200 characters) stay below it
 # only without ASCII escapes, which would make one non-ASCII character six.
@@ -71,6 +66,10 @@ _HEAD_PAGE = "Page"
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _nothing_to_check() -> None:
+    """The Prepare of a request whose recipients need no check before the claim."""
 
 
 class IdempotencyStore(Protocol):

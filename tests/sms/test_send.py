@@ -228,7 +228,7 @@ def test_send_replay_same_outcome_in_order_without_parsing_numbers(
     def no_parsing(*args: Any) -> Any:
         raise AssertionError("a replay parsed a phone number")
 
-    monkeypatch.setattr("shared.sms.request._parse_number", no_parsing)
+    monkeypatch.setattr("shared.sms.request.parse_number", no_parsing)
     again = send(body, key="replay-1")
 
     assert again.status_code == 207
