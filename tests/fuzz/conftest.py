@@ -1,6 +1,7 @@
 """Fuzz tier fixtures: the function app under the local host (as in tests/e2e, with the queue
 triggers off: the outbox run has a host of its own), caller credentials, the checking probe,
-the run profile (tests/fuzz/profiles.py), the outbox run in the background, and the
+the run profile (tests/fuzz/profiles.py), the HTTP run's lanes (on the session's stack, and in
+a process and on a stack of its own) and the queue runs in the background, and the
 per-endpoint request totals.
 """
 
@@ -17,19 +18,19 @@ from tests.e2e.conftest import (  # noqa: F401
     Functions,
     WebRoot,
     openapi,
-    run_functions,
     web_root,
 )
-from tests.fuzz.campaign import HttpRun
+from tests.fuzz.campaign import Campaign, HttpRun, Lane
+from tests.fuzz.child import ChildRun
 from tests.fuzz.effects import SideEffects
-from tests.fuzz.endpoints import ROLES
-from tests.fuzz.outbox_run import OutboxRun
 from tests.fuzz.probe import TALLY, Probe
 from tests.fuzz.profiles import Profile, current
-from tests.fuzz.tokens import Credentials
+from tests.fuzz.stacks import fuzz_host, table_proxy_of
+from tests.fuzz.tokens import Credentials, for_endpoints
 
-# The HTTP tests' host leaves these off: queue messages are the outbox run's, on its own host.
+# The HTTP tests' hosts leave these off: queue messages are the outbox run's, on its own host.
 _QUEUE_TRIGGERS = ("SmsOutbox", "IdentityEvents")
+_TRIGGERS_OFF = {f"AzureWebJobs.{name}.Disabled": "true" for name in _QUEUE_TRIGGERS}
 
 
 @pytest.fixture(scope="session")
@@ -38,18 +39,17 @@ def profile() -> Profile:
 
 
 @pytest.fixture(scope="package")
-def functions(app_settings: dict[str, str], web_root: WebRoot,  # noqa: F811
+def functions(app_settings: dict[str, str], azurite: dict[str, str],
+              web_root: WebRoot,  # noqa: F811
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Functions]:
-    off = {f"AzureWebJobs.{name}.Disabled": "true" for name in _QUEUE_TRIGGERS}
-    with run_functions(app_settings, tmp_path_factory.mktemp("fuzz-host"), web_root.origin,
-                       off) as running:
+    with fuzz_host(app_settings, azurite, tmp_path_factory.mktemp("fuzz-host"),
+                   web_root.origin, _TRIGGERS_OFF) as running:
         yield running
 
 
 @pytest.fixture(scope="package")
 def credentials(emulator_settings: dict[str, str]) -> Credentials:
-    roles = tuple(sorted({role for needed in ROLES.values() for role in needed}))
-    return Credentials.mint(EmulatorClient(emulator_settings), roles)
+    return for_endpoints(EmulatorClient(emulator_settings))
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -68,50 +68,56 @@ def quiet_clients() -> Iterator[None]:
 @pytest.fixture(scope="package", autouse=True)
 def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str],
                web_root: WebRoot,  # noqa: F811
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutboxRun | None]:
-    """The outbox run (tests/fuzz/outbox_run.py), started with the package's first test when
-    the outbox test is selected; that test waits for it and reports its outcome."""
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildRun | None]:
+    """The queue runs (tests/fuzz/outbox_run.py), started with the package's first test when
+    the queue test is selected; that test waits for them and reports their outcome."""
     if not any(item.path.name == "test_queue.py" for item in request.session.items):
         yield None
         return
-    run = OutboxRun(azurite, tmp_path_factory.mktemp("fuzz-outbox"), web_root.origin)
+    run = ChildRun("tests.fuzz.outbox_run", {"azurite": azurite, "cors_origin": web_root.origin},
+                   tmp_path_factory.mktemp("fuzz-outbox"))
     try:
         yield run
     finally:
         run.stop()
 
 
-def _probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
-           spec: dict[str, Any]) -> Probe:
-    tables = [functions.settings["IDENTITY_TABLE_NAME"],
-              functions.settings["SMS_IDEMPOTENCY_TABLE_NAME"]]
-    effects = SideEffects(emulator, azurite["AZURITE_CONNECTION_STRING"], tables)
-    return Probe(functions.url, spec, effects)
+def _probe(functions: Functions, emulator: EmulatorClient, spec: dict[str, Any]) -> Probe:
+    return Probe(functions.url, spec, SideEffects(emulator, table_proxy_of(functions)))
 
 
 @pytest.fixture(scope="package")
 def http_run(request: pytest.FixtureRequest, functions: Functions,
              emulator_settings: dict[str, str], azurite: dict[str, str],
              openapi: dict[str, Any], credentials: Credentials,  # noqa: F811
-             profile: Profile) -> Iterator[HttpRun]:
+             web_root: WebRoot, profile: Profile,  # noqa: F811
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     """The selected operations' fuzz runs (tests/fuzz/campaign.py), started with the first
-    test that needs them, on one probe over a freshly reset emulator."""
+    test that needs them: every other one on the session's stack over a freshly reset
+    emulator, the rest in a lane process of its own."""
     selected = [item.callspec.params["endpoint"] for item in request.session.items
                 if item.path.name == "test_http.py" and hasattr(item, "callspec")]
+    local, remote = selected[::2], [e.operation_id for e in selected[1::2]]
+    child = ChildRun("tests.fuzz.lane_run", {
+        "azurite": azurite, "cors_origin": web_root.origin, "extra": _TRIGGERS_OFF,
+        "operations": remote}, tmp_path_factory.mktemp("fuzz-lane")) if remote else None
     emulator = EmulatorClient(emulator_settings)
     emulator.reset()
-    run = HttpRun(_probe(functions, emulator, azurite, openapi), credentials, profile,
-                  selected)
-    yield run
-    run.finish()
+    lane = Lane(functions, _probe(functions, emulator, openapi), credentials)
+    campaign = Campaign(HttpRun(lane, profile, local), child, remote)
+    try:
+        yield campaign
+    finally:
+        campaign.finish()
 
 
 @pytest.fixture
-def probe(functions: Functions, emulator: EmulatorClient, azurite: dict[str, str],
-          openapi: dict[str, Any], http_run: HttpRun) -> Probe:  # noqa: F811
-    """A probe of its own, once the HTTP runs are over (their checks must see only theirs)."""
-    http_run.finish()
-    return _probe(functions, emulator, azurite, openapi)
+def probe(functions: Functions, emulator: EmulatorClient,
+          openapi: dict[str, Any], http_run: Campaign) -> Probe:  # noqa: F811
+    """A probe of its own, once the HTTP runs on this stack are over (their checks must see
+    only theirs)."""
+    http_run.local.finish()
+    return _probe(functions, emulator, openapi)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -1,28 +1,24 @@
-"""What a fuzzed request may have changed: the emulator's ACS operation counters and the keys
-of every row in the service's tables, read after every request over kept-alive connections,
-the three reads in flight together."""
+"""What a fuzzed request may have changed: the emulator's ACS operation counters and the Table
+writes the counting proxy in front of Azurite saw (tests/fuzz/table_proxy.py), read after
+every request over kept-alive connections, the two reads in flight together."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import ssl
 from collections.abc import Callable
-from email.utils import formatdate
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from emulator.client import EmulatorClient
+from tests.fuzz.table_proxy import WRITES_PATH
 
 # Emulator counters a caller's own token check may move (key discovery); every other counter
 # is an ACS operation, which no refused request may cause.
 AUTH_COUNTERS = frozenset({"oidc.discovery", "oidc.jwks", "oidc.mint", "mi.token"})
 
 State = dict[str, Any]
-Rows = frozenset[tuple[str, str]]
 
 
 class Reader:
@@ -61,79 +57,31 @@ class Reader:
         self.connection.request("GET", self._sent[0], headers=self._sent[1])
 
 
-class TableRows:
-    """The (PartitionKey, RowKey) of every row of one table, over Table REST with the account's
-    Shared Key: the SDK's pipeline parses and wraps every row, which after each of thousands
-    of requests cost more than the request under test."""
-
-    def __init__(self, connection: str, table: str) -> None:
-        parts = dict(item.split("=", 1) for item in connection.split(";") if "=" in item)
-        self.account = parts["AccountName"]
-        self.key = base64.b64decode(parts["AccountKey"])
-        self.reader = Reader(parts["TableEndpoint"])
-        self.path = f"/{quote(table)}()"
-
-    def send(self, continuation: dict[str, str] | None = None) -> None:
-        query = urlencode({"$select": "PartitionKey,RowKey", **(continuation or {})})
-        date = formatdate(usegmt=True)
-        # Shared Key for the Table service signs: verb, Content-MD5, Content-Type, date, and
-        # the resource (account, then the URL's path).
-        signed = f"GET\n\n\n{date}\n/{self.account}{self.reader.base}{self.path}"
-        mac = hmac.new(self.key, signed.encode(), hashlib.sha256).digest()
-        self.reader.send(f"{self.path}?{query}", {
-            "x-ms-date": date, "x-ms-version": "2019-02-02",
-            "Accept": "application/json;odata=nometadata",
-            "Authorization": f"SharedKey {self.account}:{base64.b64encode(mac).decode()}"})
-
-    def answer(self) -> Rows:
-        """The rows of the request `send` made, and of any further pages."""
-        found: set[tuple[str, str]] = set()
-        while True:
-            status, headers, body = self.reader.answer()
-            if status == 404:
-                return frozenset()  # the service creates its tables on first use
-            assert status == 200, f"Table read {status}: {body[:200]!r}"
-            found.update((row["PartitionKey"], row["RowKey"]) for row in json.loads(body)["value"])
-            headers = {name.lower(): value for name, value in headers.items()}
-            if "x-ms-continuation-nextpartitionkey" not in headers:
-                return frozenset(found)
-            self.send({"NextPartitionKey": headers["x-ms-continuation-nextpartitionkey"],
-                       "NextRowKey": headers.get("x-ms-continuation-nextrowkey", "")})
-
-
 class SideEffects:
-    """What a request may have changed: ACS operation counters and table rows (their keys,
-    so a row removed and another added is seen, not only a changed count)."""
+    """What a request may have changed: ACS operation counters, and Table writes per table
+    (any insert, update, merge or delete Azurite carried out, seen by the service's proxy)."""
 
-    def __init__(self, emulator: EmulatorClient, connection: str, tables: list[str]) -> None:
+    def __init__(self, emulator: EmulatorClient, table_proxy: str) -> None:
         context = ssl.create_default_context(cafile=emulator.settings["REQUESTS_CA_BUNDLE"])
         self.counters = Reader(emulator.admin, context)
-        self.tables = {name: TableRows(connection, name) for name in tables}
+        self.writes = Reader(table_proxy)
 
     def snapshot(self) -> State:
         self.counters.send("/counters")
-        for table in self.tables.values():
-            table.send()
+        self.writes.send(WRITES_PATH)
         status, _, body = self.counters.answer()
         assert status == 200, f"emulator counters {status}: {body[:200]!r}"
         state: State = {f"acs {name}": count for name, count in json.loads(body).items()
                         if name not in AUTH_COUNTERS}
-        for name, table in self.tables.items():
-            state[f"table {name}"] = table.answer()
+        status, _, body = self.writes.answer()
+        assert status == 200, f"table proxy {status}: {body[:200]!r}"
+        state.update({f"table writes {name}": count
+                      for name, count in json.loads(body).items()})
         return state
 
 
 def changes(before: State, after: State) -> dict[str, str]:
     """What differs between two snapshots, said briefly."""
-    found = {}
-    for name in sorted(before.keys() | after.keys()):
-        old, new = before.get(name), after.get(name)
-        if old == new:
-            continue
-        if isinstance(old, frozenset) or isinstance(new, frozenset):
-            old_rows, new_rows = old or frozenset(), new or frozenset()
-            added, removed = sorted(new_rows - old_rows), sorted(old_rows - new_rows)
-            found[name] = f"rows added {added[:3]}, removed {removed[:3]}"
-        else:
-            found[name] = f"{old} -> {new}"
-    return found
+    return {name: f"{before.get(name, 0)} -> {after.get(name, 0)}"
+            for name in sorted(before.keys() | after.keys())
+            if before.get(name, 0) != after.get(name, 0)}

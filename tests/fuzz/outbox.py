@@ -28,13 +28,12 @@ from azure.storage.queue import QueueClient
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from devhost.services import start_emulator
 from emulator.client import EmulatorClient
-from tests.conftest import function_app_settings
-from tests.e2e.conftest import Functions, empty_queue, run_functions
+from tests.e2e.conftest import Functions, empty_queue
 from tests.fuzz.endpoints import endpoints, queue_message_schema
 from tests.fuzz.probe import TALLY
 from tests.fuzz.profiles import Profile
+from tests.fuzz.stacks import own_stack
 from tests.fuzz.strategies import bodies, from_schema, weighted
 from tests.fuzz.traffic import KEY_POOL
 
@@ -217,17 +216,10 @@ def fuzz_outbox(outbox: Outbox, profile: Profile) -> None:
 def outbox_stack(azurite: dict[str, str], workdir: Path, cors_origin: str
                  ) -> Iterator[Outbox]:
     """An emulator and a local host of the queue runs' own, the trigger queues emptied."""
-    emulator_service = start_emulator(workdir=workdir / "emulator")
-    try:
-        settings = function_app_settings(emulator_service.settings, azurite)
-        host_dir = workdir / "host"
-        host_dir.mkdir()
-        with run_functions(settings, host_dir, cors_origin) as functions:
-            connection = azurite["AZURITE_CONNECTION_STRING"]
-            queues = {name + suffix: QueueClient.from_connection_string(connection, name + suffix)
-                      for name in TRIGGER_QUEUES for suffix in ("", "-deadletter", "-poison")}
-            for client in queues.values():
-                empty_queue(client)
-            yield Outbox(queues, functions, EmulatorClient(emulator_service.settings))
-    finally:
-        emulator_service.stop()
+    with own_stack(azurite, workdir, cors_origin) as (functions, emulator):
+        connection = azurite["AZURITE_CONNECTION_STRING"]
+        queues = {name + suffix: QueueClient.from_connection_string(connection, name + suffix)
+                  for name in TRIGGER_QUEUES for suffix in ("", "-deadletter", "-poison")}
+        for client in queues.values():
+            empty_queue(client)
+        yield Outbox(queues, functions, emulator)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import strategies as st
 
 from emulator.client import EmulatorClient
+from tests.fuzz.endpoints import ROLES
 from tests.fuzz.strategies import hostile_text, weighted
 
 USERS = 4  # a few callers, so identities are created once and then found
@@ -62,6 +63,13 @@ class Credentials:
             senders=tuple(f"Bearer {t}" for t in senders),
             invalid=tuple(f"Bearer {t}" for t in _forged(emulator, senders[0], roles)),
         )
+
+
+def for_endpoints(emulator: EmulatorClient) -> Credentials:
+    """Credentials from `emulator`'s issuer, the senders holding every role any endpoint
+    needs."""
+    roles = tuple(sorted({role for needed in ROLES.values() for role in needed}))
+    return Credentials.mint(emulator, roles)
 
 
 def _forged(emulator: EmulatorClient, good: str, roles: tuple[str, ...]) -> list[str]:
