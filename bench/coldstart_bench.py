@@ -20,7 +20,7 @@ import IssueToken
 from bench.stack import Figure, local_stack, report
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
-from shared.identity.map import ROW_KEY, partition_key
+from shared.identity.map import PARTITION, user_row
 from shared.services import get_services
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def run(rounds: int) -> dict[str, Any]:
         caller = services.authenticator.authenticate(f"Bearer {token}")
         env = {**os.environ, "BENCH_TOKEN": token,
                "BENCH_TABLE": services.settings.identity_table_name,
-               "BENCH_PARTITION": partition_key(caller), "BENCH_ROW": ROW_KEY}
+               "BENCH_PARTITION": PARTITION, "BENCH_ROW": user_row(caller)}
         samples: dict[str, list[tuple[float, dict[str, Any]]]] = {"service": [], "sdk": []}
         for kind in ("service", "sdk"):  # warm the OS file cache for both, untimed
             _launch(kind, env)

@@ -27,7 +27,7 @@ from bench.stack import Figure, interleaved, local_stack, report
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
 from shared.config.settings import Settings
-from shared.identity.map import ROW_KEY, partition_key
+from shared.identity.map import PARTITION, user_row
 from shared.services import Services, get_services, use_services
 
 logger = logging.getLogger(__name__)
@@ -112,8 +112,8 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         services = get_services()
         caller = services.authenticator.authenticate(authorization)
         table = services.settings.identity_table_name
-        plain = PlainClient(settings, table, partition_key(caller), ROW_KEY)
-        sdk = SdkHandler(settings, table, partition_key(caller), ROW_KEY)
+        plain = PlainClient(settings, table, PARTITION, user_row(caller))
+        sdk = SdkHandler(settings, table, PARTITION, user_row(caller))
         candidates: dict[str, Callable[[], object]] = {
             "service": lambda: _issue(token),
             "plain": lambda: response_json(plain.issue(authorization)),

@@ -1,10 +1,11 @@
 """The identity lifecycle: a caller's identity, signing out everywhere, deleting it, lookups.
 
-Delete order (each step idempotent, the forward mapping removed last, so a retry after a
-crash at any point finds the identity again and finishes the job): delete the ACS identity,
-remove its reverse record, remove the forward mapping if it still maps that identity. A crash
-in between leaves at most a mapping to a deleted identity, which the next `/api/token` heals
-(IdentityGone -> new identity) and the next delete removes; never an identity nobody maps.
+Delete order (each step idempotent, the mapping removed last, so a retry after a crash at any
+point finds the identity again and finishes the job): delete the ACS identity, then remove the
+mapping and its reverse record together (one transaction) if the mapping still names that
+identity. A crash in between leaves at most a mapping to a deleted identity, which the next
+`/api/token` heals (IdentityGone -> new identity) and the next delete removes; never an
+identity nobody maps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shared.identity.map import IdentityMap
 logger = logging.getLogger(__name__)
 
 # Conditional removals of a mapping that still names the deleted identity but whose version
-# moved on (a concurrent read wrote its reverse record): tried again with the newer version.
+# moved on: tried again with the newer version.
 _REMOVE_TRIES = 3
 
 # As shared.auth.bearer takes a caller's subject: the claim's name, then its value (1..256).
@@ -90,12 +91,11 @@ class IdentityLifecycle:
         # IdentityGone: an earlier attempt (or an operator) deleted it; finish the rest.
         with suppress(IdentityGone):
             self._acs.delete_identity(entry.identity_id)
-        self._identities.remove_reverse(entry.identity_id)
         for _ in range(_REMOVE_TRIES):
             if self._identities.remove(caller, entry):
                 break
-            # The row changed since it was read: a concurrent read repaired its reverse record
-            # (same identity, new version), or a concurrent request mapped a new identity.
+            # The row changed since it was read: a concurrent request mapped a new identity
+            # (or rewrote this one).
             latest = self._identities.entry(caller)
             if latest is None or latest.identity_id != entry.identity_id:
                 logger.info("Delete: a concurrent request mapped a new identity; that one stays")
@@ -107,5 +107,5 @@ class IdentityLifecycle:
         return True
 
     def owner(self, identity_id: str | None) -> Caller | None:
-        """Who an ACS identity belongs to, per the map (never a stale reverse record)."""
+        """Who an ACS identity belongs to, per the map's reverse record."""
         return self._identities.owner(parse_communication_user_id(identity_id))

@@ -1,31 +1,27 @@
-"""The caller -> ACS identity map in Table Storage, its reverse index, race-safe changes.
+"""The caller -> ACS identity map in Table Storage, with its reverse index, changed atomically.
 
-One entity per caller; the partition key is a hash of issuer and subject, so keys never hold
-characters Table Storage forbids and every lookup is a point read. Each mapped identity also
-has a reverse record (partition `rev-<hash of the identity id>`, same table) naming the
-caller's partition; it is written before the forward mapping, so a mapping never lacks one
-(mappings older than reverse records get theirs on the next read of the mapping).
-A reverse record whose forward mapping points elsewhere is stale: lookups ignore and remove it.
+All rows live in one partition (`PARTITION`), so each change is one entity-group transaction:
+a caller's mapping (row `user-<SHA-256 of issuer and subject>`) and its identity's reverse
+record (row `acs-<SHA-256 of the identity id>`, naming the caller) are written, swapped and
+removed together, and can never disagree. Keys are hashes, so they never hold characters Table
+Storage forbids, and every lookup is one point read.
+
+One partition serves about 2,000 entity operations a second (Table Storage's target), far above
+what ACS allows this service to ask for (1,000 token issues per 30 s per resource): the
+partition is never the bottleneck, and every operation keeps to one read and one write.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import threading
-from contextlib import suppress
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared.auth.caller import Caller
 from shared.clients.tables import LazyTable, table_missing
@@ -33,15 +29,10 @@ from shared.errors import UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
-ROW_KEY = "acs"
-REVERSE_ROW_KEY = "user"
-REVERSE_PREFIX = "rev-"
-# A reverse record without its forward mapping may belong to a create still in flight (the
-# reverse record is written first): only one older than any invocation can run is stale.
-STALE_AFTER = dt.timedelta(minutes=5)
+PARTITION = "identities"
+USER_PREFIX = "user-"
+IDENTITY_PREFIX = "acs-"
 INSERT_ATTEMPTS = 3
-# Set on mappings whose reverse record was written first; older mappings lack it.
-INDEXED = "Indexed"
 
 
 @dataclass(frozen=True)
@@ -66,21 +57,19 @@ class IdentityMap(Protocol):
     def entry(self, caller: Caller) -> MapEntry | None: ...
 
     def remove(self, caller: Caller, entry: MapEntry) -> bool:
-        """Delete the mapping if it is still `entry`; whether it is gone afterwards."""
+        """Delete the mapping and its reverse record if the mapping is still `entry`; whether
+        it is gone afterwards."""
         ...
 
-    def remove_reverse(self, identity_id: str) -> None: ...
-
     def owner(self, identity_id: str) -> Caller | None:
-        """Who `identity_id` is mapped to, checked against the forward mapping."""
+        """Who `identity_id` is mapped to."""
         ...
 
 
 class InMemoryIdentityMap:
     """IdentityMap in a dict: for fast tests and tools; one process only, nothing durable.
 
-    A mapping's version plays the ETag's part; the reverse lookup scans the forward rows, so
-    there is no reverse record to remove."""
+    A mapping's version plays the ETag's part; the reverse lookup scans the mappings."""
 
     def __init__(self) -> None:
         self._rows: dict[str, tuple[Caller, str, int]] = {}
@@ -120,192 +109,149 @@ class InMemoryIdentityMap:
             self._rows.pop(caller.key, None)
             return True
 
-    def remove_reverse(self, identity_id: str) -> None:
-        return None
-
     def owner(self, identity_id: str) -> Caller | None:
         return next((caller for caller, mapped, _ in self._rows.values()
                      if mapped == identity_id), None)
 
 
-def partition_key(caller: Caller) -> str:
-    return hashlib.sha256(caller.key.encode()).hexdigest()
+def user_row(caller: Caller) -> str:
+    return USER_PREFIX + hashlib.sha256(caller.key.encode()).hexdigest()
 
 
-def reverse_key(identity_id: str) -> str:
-    return REVERSE_PREFIX + hashlib.sha256(identity_id.encode()).hexdigest()
+def identity_row(identity_id: str) -> str:
+    return IDENTITY_PREFIX + hashlib.sha256(identity_id.encode()).hexdigest()
 
 
 class TableIdentityMap:
-    def __init__(self, table: LazyTable, *, stale_after: dt.timedelta = STALE_AFTER) -> None:
+    def __init__(self, table: LazyTable) -> None:
         self._table = table
-        self._stale_after = stale_after
 
-    def _read(self, client: TableClient, caller: Caller) -> TableEntity | None:
+    @staticmethod
+    def _read(client: TableClient, row: str) -> TableEntity | None:
         try:
-            return client.get_entity(partition_key(caller), ROW_KEY)
+            return client.get_entity(PARTITION, row)
         except ResourceNotFoundError as exc:
             if table_missing(exc):
-                raise  # not "unmapped": LazyTable recreates the table and tries again
+                raise  # not "unmapped": LazyTable creates the table and tries again
             return None
 
     def get(self, caller: Caller) -> str | None:
-        def read(client: TableClient) -> TableEntity | None:
-            entity = self._read(client, caller)
-            if entity is not None and not entity.get(INDEXED):
-                self._backfill(client, caller, entity)
-            return entity
-
-        entity = self._table.call(read)
+        entity = self._table.call(lambda client: self._read(client, user_row(caller)))
         return str(entity["CommunicationUserId"]) if entity else None
 
-    def _backfill(self, client: TableClient, caller: Caller, entity: TableEntity) -> None:
-        """A mapping made before reverse records existed gets one, once (best effort)."""
-        try:
-            self._write_reverse(client, caller, str(entity["CommunicationUserId"]))
-            client.update_entity(
-                {"PartitionKey": entity["PartitionKey"], "RowKey": ROW_KEY, INDEXED: True},
-                mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
-                match_condition=MatchConditions.IfNotModified,
-            )
-            logger.info("Added the missing reverse record of a mapping")
-        except (ResourceModifiedError, ResourceNotFoundError):
-            pass  # changed or deleted meanwhile: a reverse record left is stale, and harmless
-        except AzureError as exc:
-            logger.warning("Could not add a reverse record: %s", type(exc).__name__)
+    def entry(self, caller: Caller) -> MapEntry | None:
+        entity = self._table.call(lambda client: self._read(client, user_row(caller)))
+        if entity is None:
+            return None
+        return MapEntry(str(entity["CommunicationUserId"]), str(entity.metadata["etag"]))
 
     def add(self, caller: Caller, identity_id: str) -> str:
         def insert(client: TableClient) -> str:
-            self._write_reverse(client, caller, identity_id)
             for _ in range(INSERT_ATTEMPTS):
                 try:
-                    client.create_entity(self._entity(caller, identity_id))
+                    _transact(client, [("create", _mapping(caller, identity_id)),
+                                       ("create", _reverse(caller, identity_id))])
                     return identity_id
-                except ResourceExistsError:
-                    winner = self._read(client, caller)
-                    if winner is not None:
-                        self._forget_reverse(client, identity_id)
-                        return str(winner["CommunicationUserId"])
-                    # Deleted between our insert and read (a concurrent delete): again.
+                except TableTransactionError as exc:
+                    if exc.status_code != 409:
+                        raise
+                winner = self._read(client, user_row(caller))
+                if winner is not None:
+                    return str(winner["CommunicationUserId"])
+                # Deleted between our insert and read (a concurrent delete): again.
             raise UpstreamUnavailable("The identity map is busy; try again.", retry_after=1)
 
         return self._table.call(insert)
 
     def replace(self, caller: Caller, old_id: str, new_id: str) -> str:
         def swap(client: TableClient) -> str:
-            current = self._read(client, caller)
+            current = self._read(client, user_row(caller))
             if current is None:
                 return self.add(caller, new_id)
             if current["CommunicationUserId"] != old_id:
                 return str(current["CommunicationUserId"])
-            self._write_reverse(client, caller, new_id)
+            etag = str(current.metadata["etag"])
+            swapped = [("update", _mapping(caller, new_id),
+                        {"mode": UpdateMode.REPLACE, **_unchanged(etag)}),
+                       ("create", _reverse(caller, new_id))]
             try:
-                client.update_entity(
-                    self._entity(caller, new_id),
-                    mode=UpdateMode.REPLACE,
-                    etag=current.metadata["etag"],
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except (ResourceModifiedError, ResourceNotFoundError) as exc:
-                # Changed or deleted (the caller deleted their identity) since it was read.
-                if isinstance(exc, ResourceNotFoundError) and table_missing(exc):
+                _transact(client, [*swapped, ("delete", _reverse(caller, old_id))])
+                return new_id
+            except TableTransactionError as exc:
+                if exc.status_code not in (404, 409, 412):
                     raise
-                latest = self._read(client, caller)
-                if latest is None:
-                    return self.add(caller, new_id)
-                self._forget_reverse(client, new_id)
+            # Changed or deleted (the caller deleted their identity) since it was read, or
+            # (mapping unchanged) the old reverse record was removed by hand.
+            latest = self._read(client, user_row(caller))
+            if latest is None:
+                return self.add(caller, new_id)
+            if latest.metadata["etag"] != etag:
                 return str(latest["CommunicationUserId"])
-            self._forget_reverse(client, old_id)  # the old identity is gone from ACS
+            try:
+                _transact(client, swapped)
+            except TableTransactionError as exc:
+                if exc.status_code not in (404, 409, 412):
+                    raise
+                raise UpstreamUnavailable("The identity map is busy; try again.",
+                                          retry_after=1) from exc
             return new_id
 
         return self._table.call(swap)
 
-    def entry(self, caller: Caller) -> MapEntry | None:
-        entity = self._table.call(lambda client: self._read(client, caller))
-        if entity is None:
-            return None
-        return MapEntry(str(entity["CommunicationUserId"]), str(entity.metadata["etag"]))
-
     def remove(self, caller: Caller, entry: MapEntry) -> bool:
         def delete(client: TableClient) -> bool:
+            mapping = ("delete", _mapping(caller, entry.identity_id), _unchanged(entry.etag))
             try:
-                # A missing entity is no error here: the mapping is gone either way.
-                client.delete_entity(
-                    partition_key(caller), ROW_KEY,
-                    etag=entry.etag, match_condition=MatchConditions.IfNotModified,
-                )
-            except ResourceModifiedError:
+                _transact(client, [mapping, ("delete", _reverse(caller, entry.identity_id))])
+                return True
+            except TableTransactionError as exc:
+                if exc.status_code not in (404, 412):
+                    raise
+            latest = self._read(client, user_row(caller))
+            if latest is None:
+                return True  # removed meanwhile (a concurrent delete): gone either way
+            if latest.metadata["etag"] != entry.etag:
                 return False  # remapped meanwhile (IssueToken healed it): that one stays
+            try:
+                _transact(client, [mapping])  # its reverse record was removed by hand
+            except TableTransactionError as exc:
+                if exc.status_code == 412:
+                    return False
+                if exc.status_code != 404:
+                    raise
             return True
 
         return self._table.call(delete)
 
-    def remove_reverse(self, identity_id: str) -> None:
-        self._table.call(lambda client: self._delete_reverse(client, identity_id))
-
     def owner(self, identity_id: str) -> Caller | None:
-        def find(client: TableClient) -> Caller | None:
-            try:
-                reverse = client.get_entity(reverse_key(identity_id), REVERSE_ROW_KEY)
-            except ResourceNotFoundError as exc:
-                if table_missing(exc):
-                    raise
-                return None
-            try:
-                forward = client.get_entity(str(reverse["ForwardKey"]), ROW_KEY)
-            except ResourceNotFoundError as exc:
-                if table_missing(exc):
-                    raise
-                forward = None
-            if forward is not None and forward["CommunicationUserId"] == identity_id:
-                return Caller(issuer=str(forward["Issuer"]), subject=str(forward["Subject"]),
-                              roles=frozenset())
-            self._repair(client, reverse, self._stale_after)
+        reverse = self._table.call(lambda client: self._read(client, identity_row(identity_id)))
+        if reverse is None:
             return None
+        return Caller(issuer=str(reverse["Issuer"]), subject=str(reverse["Subject"]),
+                      roles=frozenset())
 
-        return self._table.call(find)
 
-    @staticmethod
-    def _repair(client: TableClient, reverse: TableEntity, stale_after: dt.timedelta) -> None:
-        written = reverse.metadata.get("timestamp")
-        if not isinstance(written, dt.datetime) or (
-                dt.datetime.now(dt.UTC) - written < stale_after):
-            return
-        logger.info("Removing a stale reverse record of the identity map")
-        # Rewritten meanwhile (ResourceModifiedError): no longer the record judged stale.
-        with suppress(ResourceModifiedError):
-            client.delete_entity(
-                reverse["PartitionKey"], REVERSE_ROW_KEY,
-                etag=reverse.metadata["etag"], match_condition=MatchConditions.IfNotModified,
-            )
+def _unchanged(etag: str) -> dict[str, object]:
+    return {"etag": etag, "match_condition": MatchConditions.IfNotModified}
 
-    @staticmethod
-    def _write_reverse(client: TableClient, caller: Caller, identity_id: str) -> None:
-        client.upsert_entity({
-            "PartitionKey": reverse_key(identity_id),
-            "RowKey": REVERSE_ROW_KEY,
-            "ForwardKey": partition_key(caller),
-        }, mode=UpdateMode.REPLACE)
 
-    @staticmethod
-    def _delete_reverse(client: TableClient, identity_id: str) -> None:
-        client.delete_entity(reverse_key(identity_id), REVERSE_ROW_KEY)
+def _transact(client: TableClient, operations: list[Any]) -> None:
+    """One entity-group transaction; a missing table is raised as the 404 LazyTable handles."""
+    try:
+        client.submit_transaction(operations)
+    except TableTransactionError as exc:
+        if table_missing(exc):
+            raise ResourceNotFoundError(message="TableNotFound", response=exc.response) from exc
+        raise
 
-    @classmethod
-    def _forget_reverse(cls, client: TableClient, identity_id: str) -> None:
-        """Best effort: a reverse record left behind is stale, ignored and later removed."""
-        try:
-            cls._delete_reverse(client, identity_id)
-        except AzureError as exc:
-            logger.warning("Could not remove a reverse record: %s", type(exc).__name__)
 
-    @staticmethod
-    def _entity(caller: Caller, identity_id: str) -> dict[str, str | bool]:
-        return {
-            "PartitionKey": partition_key(caller),
-            "RowKey": ROW_KEY,
-            "CommunicationUserId": identity_id,
-            "Issuer": caller.issuer,
-            "Subject": caller.subject,
-            INDEXED: True,
-        }
+def _mapping(caller: Caller, identity_id: str) -> dict[str, str]:
+    return {"PartitionKey": PARTITION, "RowKey": user_row(caller),
+            "CommunicationUserId": identity_id, "Issuer": caller.issuer,
+            "Subject": caller.subject}
+
+
+def _reverse(caller: Caller, identity_id: str) -> dict[str, str]:
+    return {"PartitionKey": PARTITION, "RowKey": identity_row(identity_id),
+            "CommunicationUserId": identity_id, "Issuer": caller.issuer,
+            "Subject": caller.subject, "UserRow": user_row(caller)}

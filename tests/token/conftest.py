@@ -8,7 +8,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from emulator.client import EmulatorClient
-from shared.identity.map import REVERSE_ROW_KEY, ROW_KEY
+from shared.identity.map import IDENTITY_PREFIX, USER_PREFIX
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def table_names(azurite: dict[str, str]) -> Callable[[], set[str]]:
 def mapped_rows(
     azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]]
 ) -> Callable[[], list[dict[str, object]]]:
-    """The identity map's forward rows for this test (empty if the table was never created)."""
-    return _rows(azurite, app_env, table_names, ROW_KEY)
+    """The identity map's mappings for this test (empty if the table was never created)."""
+    return _rows(azurite, app_env, table_names, USER_PREFIX)
 
 
 @pytest.fixture
@@ -46,12 +46,12 @@ def reverse_rows(
     azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]]
 ) -> Callable[[], list[dict[str, object]]]:
     """The identity map's reverse records (identity -> caller) for this test."""
-    return _rows(azurite, app_env, table_names, REVERSE_ROW_KEY)
+    return _rows(azurite, app_env, table_names, IDENTITY_PREFIX)
 
 
 def _rows(
     azurite: dict[str, str], app_env: dict[str, str], table_names: Callable[[], set[str]],
-    row_key: str,
+    prefix: str,
 ) -> Callable[[], list[dict[str, object]]]:
     service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
     name = app_env["IDENTITY_TABLE_NAME"]
@@ -60,7 +60,9 @@ def _rows(
         if name not in table_names():
             return []
         table = service.get_table_client(name)
-        return [dict(e) for e in table.query_entities("RowKey eq @row",
-                                                      parameters={"row": row_key})]
+        # The rows whose key starts with `prefix` (hex digests follow it).
+        return [dict(e) for e in table.query_entities(
+            "RowKey ge @low and RowKey lt @high",
+            parameters={"low": prefix, "high": prefix + "\x7f"})]
 
     return rows

@@ -12,7 +12,7 @@ import RevokeMyTokens
 from devhost.direct import http_request, json_body
 from devhost.worker import local_worker_python
 from emulator.client import EmulatorClient
-from shared.identity.map import reverse_key
+from shared.identity.map import identity_row
 from tests.token.issue import issue_token
 
 Rows = Callable[[], list[dict[str, object]]]
@@ -100,7 +100,7 @@ def test_delete_my_identity_old_token_refused_identity_and_rows_gone(
 ) -> None:
     before = issue_token(user_token)
     identity = before["communicationUserId"]
-    assert [r["PartitionKey"] for r in reverse_rows()] == [reverse_key(identity)]
+    assert [r["RowKey"] for r in reverse_rows()] == [identity_row(identity)]
 
     response = _me("DELETE", user_token)
 
@@ -128,8 +128,8 @@ def test_delete_my_identity_later_token_creates_new_identity(
     assert new["communicationUserId"] != old
     assert emulator.verify_token(new["token"]) == {"valid": True}
     assert [r["CommunicationUserId"] for r in mapped_rows()] == [new["communicationUserId"]]
-    assert [r["PartitionKey"] for r in reverse_rows()] == [
-        reverse_key(new["communicationUserId"])]
+    assert [r["RowKey"] for r in reverse_rows()] == [
+        identity_row(new["communicationUserId"])]
 
 
 def test_delete_my_identity_twice_idempotent_second_without_acs_call(

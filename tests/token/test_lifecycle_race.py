@@ -21,7 +21,7 @@ import IssueToken
 import MyIdentity
 from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
-from shared.identity.map import reverse_key
+from shared.identity.map import identity_row
 
 Rows = Callable[[], list[dict[str, object]]]
 ROUNDS = 4
@@ -33,8 +33,8 @@ def _assert_consistent(emulator: EmulatorClient, mapped_rows: Rows, reverse_rows
     mapped = [str(r["CommunicationUserId"]) for r in mapped_rows()]
     active = sorted(i["id"] for i in emulator.identities() if i["state"] == "active")
     assert active == mapped, "an orphan identity, or a mapping to a deleted one"
-    assert sorted(str(r["PartitionKey"]) for r in reverse_rows()) == [
-        reverse_key(i) for i in mapped]
+    assert sorted(str(r["RowKey"]) for r in reverse_rows()) == [
+        identity_row(i) for i in mapped]
     for identity in mapped:
         found = IdentityLookup.main(http_request(
             "GET", "admin", token=admin_token,
