@@ -66,20 +66,24 @@ def quiet_clients() -> Iterator[None]:
 
 
 @pytest.fixture(scope="package", autouse=True)
-def outbox_run(request: pytest.FixtureRequest, azurite: dict[str, str],
+def queue_runs(request: pytest.FixtureRequest, profile: Profile, azurite: dict[str, str],
                web_root: WebRoot,  # noqa: F811
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildRun | None]:
-    """The queue runs (tests/fuzz/outbox_run.py), started with the package's first test when
-    the queue test is selected; that test waits for them and reports their outcome."""
-    if not any(item.path.name == "test_queue.py" for item in request.session.items):
-        yield None
-        return
-    run = ChildRun("tests.fuzz.outbox_run", {"azurite": azurite, "cors_origin": web_root.origin},
-                   tmp_path_factory.mktemp("fuzz-outbox"))
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ChildRun]]:
+    """The selected queue runs (tests/fuzz/outbox_run.py), each in a process of its own,
+    started with the package's first test; the queue test waits for each and reports it. The
+    first uses the session's Azurite, any other one an Azurite of its own."""
+    selected = [item.callspec.params["queue"] for item in request.session.items
+                if item.path.name == "test_queue.py" and hasattr(item, "callspec")]
+    runs = {queue: ChildRun("tests.fuzz.outbox_run",
+                            {"queue": queue, "cors_origin": web_root.origin,
+                             "azurite": azurite if index == 0 else None},
+                            tmp_path_factory.mktemp(f"fuzz-{queue}"))
+            for index, queue in enumerate(q for q in selected if q in profile.queues)}
     try:
-        yield run
+        yield runs
     finally:
-        run.stop()
+        for run in runs.values():
+            run.stop()
 
 
 def _probe(functions: Functions, emulator: EmulatorClient, spec: dict[str, Any]) -> Probe:
