@@ -136,8 +136,8 @@ class TableIdentityMap:
             return None
 
     def get(self, caller: Caller) -> str | None:
-        entity = self._table.call(lambda client: self._read(client, user_row(caller)))
-        return str(entity["CommunicationUserId"]) if entity else None
+        entry = self.entry(caller)
+        return entry.identity_id if entry else None
 
     def entry(self, caller: Caller) -> MapEntry | None:
         entity = self._table.call(lambda client: self._read(client, user_row(caller)))
@@ -254,4 +254,4 @@ def _mapping(caller: Caller, identity_id: str) -> dict[str, str]:
 def _reverse(caller: Caller, identity_id: str) -> dict[str, str]:
     return {"PartitionKey": PARTITION, "RowKey": identity_row(identity_id),
             "CommunicationUserId": identity_id, "Issuer": caller.issuer,
-            "Subject": caller.subject, "UserRow": user_row(caller)}
+            "Subject": caller.subject}

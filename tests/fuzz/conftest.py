@@ -66,7 +66,7 @@ def quiet_clients() -> Iterator[None]:
 
 
 @pytest.fixture(scope="package", autouse=True)
-def queue_runs(request: pytest.FixtureRequest, profile: Profile, azurite: dict[str, str],
+def queue_runs(request: pytest.FixtureRequest, azurite: dict[str, str],
                web_root: WebRoot,  # noqa: F811
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ChildRun]]:
     """The selected queue runs (tests/fuzz/outbox_run.py), each in a process of its own,
@@ -78,7 +78,7 @@ def queue_runs(request: pytest.FixtureRequest, profile: Profile, azurite: dict[s
                             {"queue": queue, "cors_origin": web_root.origin,
                              "azurite": azurite if index == 0 else None},
                             tmp_path_factory.mktemp(f"fuzz-{queue}"))
-            for index, queue in enumerate(q for q in selected if q in profile.queues)}
+            for index, queue in enumerate(selected)}
     try:
         yield runs
     finally:
