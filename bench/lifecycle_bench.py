@@ -30,6 +30,7 @@ from emulator.client import EmulatorClient
 from shared.clients.tables import LazyTable
 from shared.identity.lifecycle import IdentityLifecycle
 from shared.identity.map import TableIdentityMap
+from shared.identity.recent import RecentIdentities
 from shared.identity.tokens import TokenService
 from shared.services import Services, get_services, use_services
 
@@ -86,9 +87,10 @@ def run(calls: int = 5) -> dict[str, dict[str, float]]:
         # The process's services, but with the identity map on a Table client whose transport
         # counts requests.
         counted = Services(services.settings)
-        counted.tokens = TokenService(counted.acs, identities)
+        counted.tokens = TokenService(counted.acs, identities, counted.recent_identities)
         counted.lifecycle = IdentityLifecycle(counted.acs, identities,
-                                              services.settings.auth_issuer)
+                                              services.settings.auth_issuer,
+                                              counted.recent_identities)
         use_services(counted)
         admin = emulator.mint("bench-admin", roles=[services.settings.identity_admin_role])
 
@@ -115,6 +117,12 @@ def run(calls: int = 5) -> dict[str, dict[str, float]]:
                 IdentityEvents.main(message, _Output())  # type: ignore[arg-type]
             return deliver
 
+        def token_on_new_instance(token: str, sub: str, identity_id: str) -> None:
+            # Another worker process: it has not kept this caller's identity yet.
+            counted.tokens = TokenService(counted.acs, identities, RecentIdentities(
+                counted.settings.identity_cache_seconds))
+            user_call(IssueToken.main, "POST", 200)(token, sub, identity_id)
+
         operations: dict[str, tuple[bool, Operation]] = {
             # name: (the user has an identity first, the call)
             "GET /api/identities/me": (True, user_call(MyIdentity.main, "GET", 200)),
@@ -134,6 +142,8 @@ def run(calls: int = 5) -> dict[str, dict[str, float]]:
             "identity-events delete": (True, event("delete")),
             "POST /api/token (first use, for comparison)": (False, user_call(
                 IssueToken.main, "POST", 200)),
+            "POST /api/token (returning user)": (True, user_call(IssueToken.main, "POST", 200)),
+            "POST /api/token (returning user, new instance)": (True, token_on_new_instance),
         }
         results: dict[str, dict[str, float]] = {}
         for index, (name, (mapped, operation)) in enumerate(operations.items()):

@@ -61,6 +61,11 @@ param smsMaxRecipients int = 1000
 @maxValue(16)
 param smsSendConcurrency int = 5
 
+@description('Seconds a worker keeps a caller\'s ACS identity after issuing a token, so a returning user\'s token needs no Table read (IDENTITY_CACHE_SECONDS). 0: read the map every time.')
+@minValue(0)
+@maxValue(3600)
+param identityCacheSeconds int = 300
+
 @description('ISO 3166 regions SMS may go to, comma-separated (SMS_ALLOWED_COUNTRY_CODES). Empty: any.')
 param smsAllowedCountryCodes string = ''
 
@@ -190,6 +195,7 @@ module api 'modules/functionapp.bicep' = {
       SMS_SEND_CONCURRENCY: string(smsSendConcurrency)
       SMS_ALLOWED_COUNTRY_CODES: smsAllowedCountryCodes
       IDENTITY_ADMIN_ROLE: identityAdminRole
+      IDENTITY_CACHE_SECONDS: string(identityCacheSeconds)
       // In-call retry budget for ACS 429/503, well inside functionTimeout (host.json, 2 min).
       ACS_RETRY_SECONDS: '20'
     }

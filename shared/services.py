@@ -26,6 +26,7 @@ from shared.clients.transport import build_transport, ca_bundle
 from shared.config.settings import Settings
 from shared.identity.lifecycle import IdentityLifecycle
 from shared.identity.map import TableIdentityMap
+from shared.identity.recent import RecentIdentities
 from shared.identity.tokens import TokenService
 
 if TYPE_CHECKING:
@@ -63,9 +64,12 @@ class Services:
             settings.auth_issuer, settings.auth_audiences, ssl_context=_ssl_context(),
             required_scope=settings.auth_required_scope,
         )
-        identities = TableIdentityMap(LazyTable(self.tables, settings.identity_table_name))
-        self.tokens = TokenService(self.acs, identities)
-        self.lifecycle = IdentityLifecycle(self.acs, identities, settings.auth_issuer)
+        self.identities = TableIdentityMap(
+            LazyTable(self.tables, settings.identity_table_name))
+        self.recent_identities = RecentIdentities(settings.identity_cache_seconds)
+        self.tokens = TokenService(self.acs, self.identities, self.recent_identities)
+        self.lifecycle = IdentityLifecycle(self.acs, self.identities, settings.auth_issuer,
+                                           self.recent_identities)
         self._sms: SmsService | None = None
         self._sms_lock = threading.Lock()
 

@@ -45,3 +45,6 @@ def test_lifecycle_bench_counts_acs_calls_and_table_operations() -> None:
     assert cost("DELETE /api/identities/me (none)") == (0, 1, 0)
     assert cost("GET /api/identities/{communicationUserId}") == (0, 1, 0)
     assert cost("POST /api/token (first use, for comparison)") == (1, 1, 1)
+    # A returning user: no map read while this instance keeps the identity, one on another.
+    assert cost("POST /api/token (returning user)") == (1, 0, 0)
+    assert cost("POST /api/token (returning user, new instance)") == (1, 1, 0)

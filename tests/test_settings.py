@@ -43,6 +43,12 @@ def test_settings_valid_environment_defaults_applied() -> None:
     assert settings.sms_send_role == "Sms.Send"
     assert settings.identity_admin_role == "Identity.Admin"
     assert settings.azure_client_id is None
+    assert settings.identity_cache_seconds == 300
+
+
+def test_settings_identity_cache_zero_turns_it_off() -> None:
+    assert Settings.from_env({**VALID, "IDENTITY_CACHE_SECONDS": "0"}).identity_cache_seconds == 0
+    assert Settings.from_env({**VALID, "IDENTITY_CACHE_SECONDS": "30"}).identity_cache_seconds == 30
 
 
 def test_settings_identity_admin_role_taken_from_environment() -> None:
@@ -77,6 +83,8 @@ def test_settings_empty_environment_names_every_required_setting() -> None:
         ("SMS_ALLOWED_COUNTRY_CODES", "US,XX"),
         ("IDENTITY_TABLE_NAME", "bad-name"),
         ("ACS_RETRY_SECONDS", "600"),
+        ("IDENTITY_CACHE_SECONDS", "7200"),
+        ("IDENTITY_CACHE_SECONDS", "-1"),
         ("IDENTITY_ADMIN_ROLE", "admin role with spaces"),
     ],
 )

@@ -89,6 +89,7 @@ class Settings:
     identity_table_name: str = "AcsIdentities"
     idempotency_table_name: str = "SmsIdempotency"
     acs_retry_seconds: float = 20.0
+    identity_cache_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -254,6 +255,11 @@ class _Reader:
             acs_retry_seconds=self._parse(
                 "ACS_RETRY_SECONDS", Settings.acs_retry_seconds, _number_in(float, 0.0, 90.0),
                 "seconds from 0 to 90 (keep it well inside functionTimeout)",
+            ),
+            identity_cache_seconds=self._parse(
+                "IDENTITY_CACHE_SECONDS", Settings.identity_cache_seconds,
+                _number_in(float, 0.0, 3600.0),
+                "seconds from 0 to 3600 (0: read the identity map on every token request)",
             ),
         )
         if not audiences and not any(p.startswith("AUTH_AUDIENCE") for p in self.problems):

@@ -18,6 +18,7 @@ from shared.auth.caller import Caller
 from shared.clients.acs import AcsClient
 from shared.errors import IdentityGone, ValidationError
 from shared.identity.map import IdentityMap
+from shared.identity.recent import RecentIdentities
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,12 @@ def no_body(body: bytes | None) -> None:
 
 
 class IdentityLifecycle:
-    def __init__(self, acs: AcsClient, identities: IdentityMap, issuer: str) -> None:
+    def __init__(self, acs: AcsClient, identities: IdentityMap, issuer: str,
+                 recent: RecentIdentities | None = None) -> None:
         self._acs = acs
         self._identities = identities
         self._issuer = issuer
+        self._recent = recent if recent is not None else RecentIdentities(0)
 
     def user(self, user_key: str | None) -> Caller:
         """The caller an admin addresses: a user of the configured issuer."""
@@ -91,6 +94,8 @@ class IdentityLifecycle:
         # IdentityGone: an earlier attempt (or an operator) deleted it; finish the rest.
         with suppress(IdentityGone):
             self._acs.delete_identity(entry.identity_id)
+        # Other instances learn it from ACS (IdentityGone) on their next token request.
+        self._recent.forget(caller)
         for _ in range(_REMOVE_TRIES):
             if self._identities.remove(caller, entry):
                 break

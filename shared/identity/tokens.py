@@ -23,6 +23,7 @@ from shared.errors import (
     ValidationError,
 )
 from shared.identity.map import IdentityMap
+from shared.identity.recent import RecentIdentities
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +95,12 @@ class IssuedToken:
 
 
 class TokenService:
-    def __init__(self, acs: AcsClient, identities: IdentityMap) -> None:
+    def __init__(self, acs: AcsClient, identities: IdentityMap,
+                 recent: RecentIdentities | None = None) -> None:
         self._acs = acs
         self._identities = identities
+        # Without one, nothing is kept: every token request reads the map.
+        self._recent = recent if recent is not None else RecentIdentities(0)
 
     def ensure_identity(self, caller: Caller) -> tuple[str, bool]:
         """The caller's ACS identity id, and whether this call created it."""
@@ -108,6 +112,21 @@ class TokenService:
         return winner, winner == created.id
 
     def issue_token(self, caller: Caller, request: TokenRequest) -> IssuedToken:
+        recent = self._recent.get(caller)
+        if recent is not None:
+            try:
+                return self._issue(recent, request)
+            except IdentityGone:
+                # Deleted since it was kept (on this instance or another): read the map.
+                self._recent.forget(caller)
+        issued = self._issue_mapped(caller, request, gone=recent)
+        self._recent.put(caller, issued.communication_user_id)
+        return issued
+
+    def _issue_mapped(self, caller: Caller, request: TokenRequest, *,
+                      gone: str | None) -> IssuedToken:
+        """A token for the identity the map names (created on first use); `gone` is an
+        identity ACS has just refused as gone, so the map naming it is healed at once."""
         identity_id = self._identities.get(caller)
         if identity_id is None:
             # First use: one ACS call creates the identity and its token together.
@@ -118,17 +137,21 @@ class TokenService:
             if identity_id == created.id and created.access_token is not None:
                 return IssuedToken(created.access_token.token, created.access_token.expires_on,
                                    identity_id)
-        try:
-            token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
-        except IdentityGone:
-            identity_id = self._remap(caller, identity_id)
+        if identity_id != gone:
             try:
-                token = self._acs.issue_token(identity_id, request.scopes,
-                                              request.expires_in_minutes)
-            except IdentityGone as exc:
-                # Deleted again at once: the user's own concurrent delete. A retry maps anew.
-                raise UpstreamUnavailable("The caller's identity is being deleted; try again.",
-                                          retry_after=1) from exc
+                return self._issue(identity_id, request)
+            except IdentityGone:
+                pass
+        identity_id = self._remap(caller, identity_id)
+        try:
+            return self._issue(identity_id, request)
+        except IdentityGone as exc:
+            # Deleted again at once: the user's own concurrent delete. A retry maps anew.
+            raise UpstreamUnavailable("The caller's identity is being deleted; try again.",
+                                      retry_after=1) from exc
+
+    def _issue(self, identity_id: str, request: TokenRequest) -> IssuedToken:
+        token = self._acs.issue_token(identity_id, request.scopes, request.expires_in_minutes)
         return IssuedToken(token.token, token.expires_on, identity_id)
 
     def _keep(self, caller: Caller, created: CreatedIdentity) -> str:

@@ -18,7 +18,11 @@ from shared.identity.map import TableIdentityMap
 def test_issue_token_identity_table_deleted_recreated_and_served(
     app_env: dict[str, str], azurite: dict[str, str], emulator: EmulatorClient,
     user_token: str, mapped_rows: Callable[[], list[dict[str, object]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The map's own recovery: with identities kept per instance, the next request would be
+    # served without reading the map (tests/token/test_recent_identities.py covers that).
+    monkeypatch.setenv("IDENTITY_CACHE_SECONDS", "0")
     assert IssueToken.main(http_request("POST", "token", token=user_token)).status_code == 200
     service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
     service.delete_table(app_env["IDENTITY_TABLE_NAME"])
