@@ -1,20 +1,25 @@
 """The identities this worker process recently issued tokens for: caller -> ACS identity id.
 
 A returning user's `POST /api/token` then goes straight to ACS: no identity map read on the
-request path (one Table round trip, and about 40% of the worker's CPU per warm call, saved).
+request path (one Table round trip, and about half the worker's CPU per warm call, saved).
 
-Why a stale entry is safe: a mapping only ever stops naming an identity once that identity is
-gone from ACS. A delete removes the ACS identity before the mapping, and a mapping is swapped
-only for an identity ACS reported gone. So an entry another instance made stale is refused by
-ACS (404, `IdentityGone`); the entry is then dropped and the map read as if there were no
-entry. The one change ACS cannot reveal, an operator re-pointing a mapping by hand while the
-old identity lives on, is bounded by the entry's lifetime (`IDENTITY_CACHE_SECONDS`).
+Why a kept entry that went stale is safe: outside hand edits of the table, a mapping only
+stops naming an identity once that identity is gone from ACS. A delete removes the ACS identity
+before the mapping, and a mapping is swapped only for an identity ACS refused as gone. So an
+entry another instance made stale is refused by ACS (`IdentityGone`); the entry is then dropped
+and the map read as if there were no entry. The one change ACS cannot reveal, a mapping removed
+or re-pointed by hand while its identity lives on, is bounded by the entry's lifetime
+(`IDENTITY_CACHE_SECONDS`): an entry is used for at most that long after it was stored.
 
-Bounded: at most `max_entries` callers, the least recently used dropped first.
+Entries are keyed by a SHA-256 of the caller's key, so no issuer or subject is held here and
+every entry has the same size. Every entry lives equally long, so the order they were stored in
+is the order they expire in: each use drops the expired ones from the front. At most
+`max_entries` are kept, the oldest dropped first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -22,8 +27,12 @@ from collections.abc import Callable
 
 from shared.auth.caller import Caller
 
-# About 4.2 MB when full (measured in tests/unit/test_recent_identities.py).
+# About 3 MB when full (measured in tests/unit/test_recent_identities.py).
 MAX_ENTRIES = 10_000
+
+
+def _key(caller: Caller) -> bytes:
+    return hashlib.sha256(caller.key.encode()).digest()
 
 
 class RecentIdentities:
@@ -34,36 +43,42 @@ class RecentIdentities:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        # key -> (expiry, identity id), in the order stored, so in the order they expire.
+        self._entries: OrderedDict[bytes, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, caller: Caller) -> str | None:
         if self._ttl <= 0:
             return None
-        key = caller.key
+        key = _key(caller)
         with self._lock:
+            self._drop_expired()
             entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= self._clock():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+            return None if entry is None else entry[1]
 
     def put(self, caller: Caller, identity_id: str) -> None:
         if self._ttl <= 0:
             return
-        key = caller.key
+        key = _key(caller)
         with self._lock:
+            self._drop_expired()
             self._entries[key] = (self._clock() + self._ttl, identity_id)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
     def forget(self, caller: Caller) -> None:
+        key = _key(caller)
         with self._lock:
-            self._entries.pop(caller.key, None)
+            self._entries.pop(key, None)
+
+    def _drop_expired(self) -> None:
+        now = self._clock()
+        while self._entries:
+            expiry, _ = next(iter(self._entries.values()))
+            if expiry > now:
+                return
+            self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         with self._lock:

@@ -13,14 +13,17 @@ import pytest
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
 
+import IdentityEvents
 import IssueToken
 import MyIdentity
+import UserIdentity
 from devhost.direct import http_request, json_body
 from emulator.client import EmulatorClient
 from shared.config.settings import Settings
 from shared.identity.recent import RecentIdentities
 from shared.identity.tokens import TokenService
 from shared.services import Services, use_services
+from tests.sms.support import Output, queue_message
 from tests.token.issue import issue_token
 
 Rows = Callable[[], list[dict[str, object]]]
@@ -157,14 +160,32 @@ def test_kept_identity_deleted_behind_the_back_healed_with_one_refused_call(
     assert _mapped(mapped_rows) == [answer["communicationUserId"]] == _active(emulator)
 
 
+def _delete_me(user_token: str, admin_token: str) -> None:
+    assert MyIdentity.main(http_request("DELETE", "identities/me", token=user_token)
+                           ).status_code == 204
+
+
+def _delete_by_admin(user_token: str, admin_token: str) -> None:
+    assert UserIdentity.main(http_request(
+        "DELETE", "x", token=admin_token, route_params={"userKey": "sub:user-1"})
+    ).status_code == 204
+
+
+def _delete_by_event(user_token: str, admin_token: str) -> None:
+    out = Output()
+    IdentityEvents.main(queue_message({"action": "delete", "userKey": "sub:user-1"}), out)
+    assert out.value is None
+
+
+@pytest.mark.parametrize("delete", [_delete_me, _delete_by_admin, _delete_by_event],
+                         ids=["me", "admin", "event"])
 def test_delete_on_the_same_instance_forgets_the_kept_identity(
-    app_env: dict[str, str], azurite: dict[str, str], emulator: EmulatorClient,
-    user_token: str,
+    delete: Callable[[str, str], None], app_env: dict[str, str], azurite: dict[str, str],
+    emulator: EmulatorClient, user_token: str, admin_token: str,
 ) -> None:
     instance, _ = _instance(azurite)
     kept = _token_on(instance, user_token)["communicationUserId"]
-    assert MyIdentity.main(http_request("DELETE", "identities/me", token=user_token)
-                           ).status_code == 204
+    delete(user_token, admin_token)
     before = emulator.counters()
 
     answer = _token_on(instance, user_token)
@@ -174,6 +195,22 @@ def test_delete_on_the_same_instance_forgets_the_kept_identity(
     assert after["identity.issueToken"] == before["identity.issueToken"]
     assert after["identity.create"] - before["identity.create"] == 1
     assert answer["communicationUserId"] != kept
+
+
+def test_kept_identity_refused_and_no_new_one_mapped_nothing_kept(
+    app_env: dict[str, str], azurite: dict[str, str], emulator: EmulatorClient,
+    user_token: str,
+) -> None:
+    instance, _ = _instance(azurite)
+    kept = _token_on(instance, user_token)["communicationUserId"]
+    emulator.delete_identity(kept)
+    emulator.fault("identity.create", 400)  # the new identity cannot be made this time
+
+    response = IssueToken.main(http_request("POST", "token", token=user_token))
+
+    assert response.status_code == 502
+    assert len(instance.recent_identities) == 0
+    assert _token_on(instance, user_token)["communicationUserId"] != kept
 
 
 def test_mapping_removed_by_hand_served_until_the_entry_ends(

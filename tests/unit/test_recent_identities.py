@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import tracemalloc
 import uuid
+from collections.abc import Callable
 
 from shared.auth.caller import Caller
 from shared.identity.recent import MAX_ENTRIES, RecentIdentities
@@ -76,20 +76,39 @@ def test_forget_drops_one_caller() -> None:
     assert recent.get(_caller(2)) == "8:acs:two"
 
 
-def test_bounded_least_recently_used_dropped_first() -> None:
+def test_bounded_oldest_stored_dropped_first() -> None:
     recent = RecentIdentities(60, max_entries=3)
     for n in (1, 2, 3):
         recent.put(_caller(n), f"8:acs:{n}")
-    recent.get(_caller(1))  # used: now the most recent
+    recent.get(_caller(1))  # a use does not make an entry live longer
     recent.put(_caller(4), "8:acs:4")
 
     assert len(recent) == 3
-    assert recent.get(_caller(2)) is None
-    assert [recent.get(_caller(n)) for n in (1, 3, 4)] == ["8:acs:1", "8:acs:3", "8:acs:4"]
+    assert recent.get(_caller(1)) is None
+    assert [recent.get(_caller(n)) for n in (2, 3, 4)] == ["8:acs:2", "8:acs:3", "8:acs:4"]
 
 
-def test_full_at_the_default_bound_holds_under_five_megabytes() -> None:
-    callers = [_caller(n) for n in range(MAX_ENTRIES + 500)]
+def test_expired_entries_of_other_callers_dropped_at_the_next_use() -> None:
+    clock = Clock()
+    recent = RecentIdentities(10, clock=clock)
+    for n in range(5):
+        recent.put(_caller(n), f"8:acs:{n}")
+        clock.now += 1
+    clock.now += 6  # entries 0..1 are past their lifetime, 2..4 are not
+
+    assert recent.get(_caller(99)) is None
+    assert len(recent) == 3
+    recent.put(_caller(100), "8:acs:100")
+    clock.now += 10
+    recent.forget(_caller(99))  # forgetting sweeps nothing: it only removes
+    assert len(recent) == 4
+    assert recent.get(_caller(100)) is None
+    assert len(recent) == 0
+
+
+def _full(subject: Callable[[int], str]) -> tuple[RecentIdentities, int]:
+    callers = [Caller(issuer=ISSUER, subject=subject(n), roles=frozenset())
+               for n in range(MAX_ENTRIES + 500)]
     resource = uuid.UUID(int=7)
     tracemalloc.start()
     try:
@@ -102,28 +121,14 @@ def test_full_at_the_default_bound_holds_under_five_megabytes() -> None:
                    tracemalloc.take_snapshot().compare_to(before, "filename"))
     finally:
         tracemalloc.stop()
-
-    assert len(recent) == MAX_ENTRIES
-    assert held < 5 * 1024 * 1024
+    return recent, held
 
 
-def test_threads_putting_and_reading_at_once_stay_consistent() -> None:
-    recent = RecentIdentities(60, max_entries=50)
-    errors: list[str] = []
+def test_full_at_the_default_bound_holds_under_four_megabytes_whatever_the_subjects() -> None:
+    short, short_held = _full(lambda n: f"oid:{uuid.UUID(int=n)}")
+    # The longest subject the service accepts, in characters that take 4 bytes each.
+    long, long_held = _full(lambda n: f"sub:{n:08d}" + "\U0001f600" * 248)
 
-    def work(offset: int) -> None:
-        for n in range(2000):
-            caller = _caller(offset + n % 80)
-            recent.put(caller, f"8:acs:{offset + n % 80}")
-            got = recent.get(caller)
-            if got not in (None, f"8:acs:{offset + n % 80}"):
-                errors.append(got)
-
-    threads = [threading.Thread(target=work, args=(i * 1000,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
-    assert len(recent) == 50
+    assert len(short) == len(long) == MAX_ENTRIES
+    assert short_held < 4 * 1024 * 1024
+    assert long_held < 4 * 1024 * 1024  # callers are kept as hashes: no subject is held
