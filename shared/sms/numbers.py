@@ -25,6 +25,11 @@ from phonenumbers.phonenumberutil import (
     region_code_for_country_code,
 )
 
+# phonenumbers' own switch: keep every metadata pattern once compiled instead of asking the re
+# module's bounded cache for it at each match (three matches per number; a list spanning many
+# regions would also push patterns out of that cache and have them compiled again).
+phonenumbers.enable_pattern_cache()
+
 # A country code never starts with 0; phonenumbers reads at most 17 national digits.
 PLAIN_E164 = re.compile(r"\+[1-9][0-9]{1,19}")
 # Lengths for which phonenumbers keeps the national prefix it found (the number may be short).

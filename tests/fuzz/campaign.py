@@ -11,10 +11,13 @@ another's request waits on the service.
 
 from __future__ import annotations
 
+import ast
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import given
 
@@ -32,6 +35,26 @@ from tests.fuzz.traffic import requests_for
 WORKERS = 2
 # The longest one operation's run may take, beyond which its test fails.
 RUN_TIMEOUT_PER_REQUEST = 0.5
+
+
+def _ast_parse_in_turn() -> None:
+    """CPython 3.11 keeps the AST constructor's recursion depth in interpreter-wide state, so
+    two threads in `ast.parse` at once can fail with "SystemError: AST constructor recursion
+    depth mismatch" (python/cpython#106905; seen once in this tier's CI run on 3.11).
+    Hypothesis calls `ast.parse` while it describes strategies, and a lane generates on two
+    threads: before 3.12 those calls take turns."""
+    parse = ast.parse
+    lock = threading.Lock()
+
+    def parse_in_turn(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_in_turn
+
+
+if sys.version_info < (3, 12):
+    _ast_parse_in_turn()
 
 
 @dataclass
