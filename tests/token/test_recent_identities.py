@@ -58,6 +58,12 @@ def _instance(azurite: dict[str, str]) -> tuple[Services, TableReads]:
     return Services(Settings.from_env(), transport=transport), transport
 
 
+@pytest.fixture
+def two_instances(app_env: dict[str, str], azurite: dict[str, str]) -> tuple[Services, Services]:
+    """Two worker processes' services on the same ACS resource and table."""
+    return _instance(azurite)[0], _instance(azurite)[0]
+
+
 def _token_on(instance: Services, user_token: str) -> dict[str, str]:
     use_services(instance)
     return issue_token(user_token)
@@ -103,11 +109,10 @@ def test_cache_off_reads_the_map_on_every_token_request(
 
 
 def test_identity_deleted_on_another_instance_new_identity_no_orphan(
-    app_env: dict[str, str], azurite: dict[str, str], emulator: EmulatorClient,
-    user_token: str, mapped_rows: Rows,
+    two_instances: tuple[Services, Services], emulator: EmulatorClient, user_token: str,
+    mapped_rows: Rows,
 ) -> None:
-    a, _ = _instance(azurite)
-    b, _ = _instance(azurite)
+    a, b = two_instances
     kept = _token_on(b, user_token)["communicationUserId"]
     use_services(a)
     assert MyIdentity.main(http_request("DELETE", "identities/me", token=user_token)
@@ -122,11 +127,10 @@ def test_identity_deleted_on_another_instance_new_identity_no_orphan(
 
 
 def test_identity_remapped_on_another_instance_that_one_is_used(
-    app_env: dict[str, str], azurite: dict[str, str], emulator: EmulatorClient,
-    user_token: str, mapped_rows: Rows,
+    two_instances: tuple[Services, Services], emulator: EmulatorClient, user_token: str,
+    mapped_rows: Rows,
 ) -> None:
-    a, _ = _instance(azurite)
-    b, _ = _instance(azurite)
+    a, b = two_instances
     kept = _token_on(b, user_token)["communicationUserId"]
     emulator.delete_identity(kept)  # behind the service's back
     healed = _token_on(a, user_token)["communicationUserId"]  # A maps a new identity
