@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 import SendSms
-from bench.stack import Figure, interleaved, local_stack, report, timed
+from bench.stack import Figure, interleaved, local_stack, on_services, report, timed
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
 from shared.config.settings import Settings
@@ -49,14 +49,6 @@ def _services(concurrency: int) -> Services:
         del os.environ["SMS_SEND_CONCURRENCY"]
 
 
-def _with(services: Services, call: Callable[[], None]) -> Callable[[], None]:
-    def run() -> None:
-        use_services(services)
-        call()
-
-    return run
-
-
 def run(rounds: int, per_round: int) -> dict[str, Any]:
     with local_stack() as settings:
         emulator = EmulatorClient(settings)
@@ -78,7 +70,7 @@ def run(rounds: int, per_round: int) -> dict[str, Any]:
                 ])
 
         def fresh(services: Services) -> Callable[[], None]:
-            return _with(services, lambda: _send(token, uuid.uuid4().hex))
+            return on_services(services, lambda: _send(token, uuid.uuid4().hex))
 
         direct()
         before = emulator.counters()["sms.send"]

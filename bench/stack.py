@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devhost.services import start_azurite, start_emulator
-from shared.services import use_services
+from shared.services import Services, use_services
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,16 @@ def local_stack() -> Iterator[dict[str, str]]:
             os.environ.update(saved)
             azurite.stop()
             emulator.stop()
+
+
+def on_services(services: Services, call: Callable[[], None]) -> Callable[[], None]:
+    """`call` with `services` installed as the process's, so candidates sharing a process can
+    each run on their own configuration, turn by turn."""
+    def run() -> None:
+        use_services(services)
+        call()
+
+    return run
 
 
 def timed(call: Callable[[], object]) -> float:

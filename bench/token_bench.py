@@ -27,7 +27,7 @@ from azure.core.pipeline.transport import RequestsTransport
 import IssueToken
 from bench.baselines import PlainClient, response_json, tutorial_handler
 from bench.sdk_handler import SdkHandler
-from bench.stack import Figure, interleaved, local_stack, report
+from bench.stack import Figure, interleaved, local_stack, on_services, report
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
 from shared.config.settings import Settings
@@ -41,14 +41,6 @@ def _issue(token: str) -> None:
     response = IssueToken.main(http_request("POST", "token", token=token))
     if response.status_code != 200:
         raise RuntimeError(f"IssueToken answered {response.status_code}")
-
-
-def _issue_on(services: Services, token: str) -> Callable[[], None]:
-    def call() -> None:
-        use_services(services)
-        _issue(token)
-
-    return call
 
 
 class _Discards(logging.Handler):
@@ -138,8 +130,8 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         sdk = SdkHandler(settings, table, PARTITION, user_row(caller))
         # The same service reading the map on every call: the same work as the baselines.
         reading = Services(dataclasses.replace(services.settings, identity_cache_seconds=0))
-        deployed = _issue_on(services, token)
-        same_work = _issue_on(reading, token)
+        deployed = on_services(services, lambda: _issue(token))
+        same_work = on_services(reading, lambda: _issue(token))
         candidates: dict[str, Callable[[], object]] = {
             "service": same_work,
             "deployed": deployed,

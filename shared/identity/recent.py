@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from shared.auth.caller import Caller
 
-# About 3 MB when full (measured in tests/unit/test_recent_identities.py).
+# About 3.4 MB when full (measured in tests/unit/test_recent_identities.py).
 MAX_ENTRIES = 10_000
 
 
