@@ -1,7 +1,8 @@
 """IssueToken for a returning user against honest baselines, all measured in one run.
 
 Warm latency (interleaved rounds, medians): the service doing the same work as the baselines
-(the identity map read on every call, IDENTITY_CACHE_SECONDS=0), the plain keep-alive client
+(the identity map read on every call, IDENTITY_CACHE_SECONDS=0), the same on azure-core's
+default requests transport instead of the service's own, the plain keep-alive client
 (the floor), the SDK-based handler with module-level clients (the fair peer) and the
 per-request pattern of Microsoft's tutorial (the naive one); and the service as deployed, which
 keeps a returning user's identity per instance and reads no map. Also: CPU per warm call;
@@ -130,10 +131,14 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         sdk = SdkHandler(settings, table, PARTITION, user_row(caller))
         # The same service reading the map on every call: the same work as the baselines.
         reading = Services(dataclasses.replace(services.settings, identity_cache_seconds=0))
+        # The same again on azure-core's default requests transport: what the service's own
+        # transport is worth.
+        on_default = Services(reading.settings, transport=RequestsTransport())
         deployed = on_services(services, lambda: _issue(token))
         same_work = on_services(reading, lambda: _issue(token))
         candidates: dict[str, Callable[[], object]] = {
             "service": same_work,
+            "default": on_services(on_default, lambda: _issue(token)),
             "deployed": deployed,
             "plain": lambda: response_json(plain.issue(authorization)),
             "sdk": lambda: response_json(sdk.issue(authorization)),
@@ -179,6 +184,7 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
     return {
         "service_ms": medians["service"] * 1000,
         "deployed_ms": medians["deployed"] * 1000,
+        "default_ms": medians["default"] * 1000,
         "plain_ms": medians["plain"] * 1000,
         "sdk_ms": medians["sdk"] * 1000,
         "naive_ms": naive["naive"] * 1000,
@@ -186,6 +192,7 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         "service_over_plain": medians["service"] / medians["plain"],
         "service_over_sdk": medians["service"] / medians["sdk"],
         "deployed_over_plain": medians["deployed"] / medians["plain"],
+        "default_over_plain": medians["default"] / medians["plain"],
         "naive_over_service": naive["naive"] / naive["service"],
         "cpu_deployed_ms": cpu["deployed"] * 1000,
         "cpu_service_ms": cpu["service"] * 1000,
@@ -207,6 +214,10 @@ def figures(result: dict[str, Any]) -> list[Figure]:
         Figure("warm, same work: service / SDK handler (module-level clients)",
                result["service_over_sdk"], "x", "<=", 1.0,
                f"{result['service_ms']:.2f} vs {result['sdk_ms']:.2f} ms"),
+        Figure("warm, same work on azure-core's default transport / plain keep-alive client",
+               result["default_over_plain"], "x", None, None,
+               f"{result['default_ms']:.2f} vs {result['plain_ms']:.2f} ms; the service's own "
+               "transport's share"),
         Figure("warm, as deployed: service / plain keep-alive client",
                result["deployed_over_plain"], "x", None, None,
                f"{result['deployed_ms']:.2f} vs {result['plain_ms']:.2f} ms; the service "

@@ -19,6 +19,8 @@ from azure.core.pipeline.transport import HttpTransport
 from shared.auth.bearer import CallerAuthenticator
 from shared.clients.acs import AcsClient
 from shared.clients.credential import build_credential
+from shared.clients.tables import CONNECT_TIMEOUT as TABLE_CONNECT_TIMEOUT
+from shared.clients.tables import READ_TIMEOUT as TABLE_READ_TIMEOUT
 from shared.clients.tables import LazyTable, build_service_client
 from shared.clients.telemetry import configure_telemetry
 from shared.clients.token_cache import SingleFlightCredential
@@ -55,7 +57,11 @@ class Services:
         self.credential: TokenCredential = SingleFlightCredential(
             build_credential(settings.azure_client_id))
         configure_telemetry(self.credential)
-        self.transport = transport or build_transport()
+        # Table calls set no time-outs of their own (the Tables SDK applies a client's only to
+        # a transport it builds itself); every ACS call sets its own. So the shared transport's
+        # defaults are the Table calls' time-outs.
+        self.transport = transport or build_transport(
+            connection_timeout=TABLE_CONNECT_TIMEOUT, read_timeout=TABLE_READ_TIMEOUT)
         self.acs = AcsClient(settings.acs_endpoint, self.credential,
                              retry_seconds=settings.acs_retry_seconds, transport=self.transport)
         self.tables = build_service_client(settings.table_endpoint, self.credential,

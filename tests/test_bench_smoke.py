@@ -17,8 +17,8 @@ def test_token_bench_small_run_counts_hold() -> None:
     assert result["cold_concurrent_jwks"] == 1
     # ...and 32 threads never discard a pooled connection.
     assert result["throughput"]["service@32"][1] == 0
-    assert all(result[name] > 0 for name in ("service_ms", "deployed_ms", "plain_ms", "sdk_ms",
-                                             "naive_ms"))
+    assert all(result[name] > 0 for name in ("service_ms", "deployed_ms", "default_ms",
+                                             "plain_ms", "sdk_ms", "naive_ms"))
 
 
 def test_sms_bench_small_run_counts_hold() -> None:

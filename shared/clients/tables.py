@@ -53,12 +53,15 @@ _STORAGE_ERRORS = StatusMap("Table Storage", [
     )),
 ])
 # Table calls sit on the request path: fail fast and let the caller retry on 503.
+CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 5.0  # seconds, per attempt
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 2,
     "retry_backoff_factor": 0.2,
     "retry_backoff_max": 1,
-    "connection_timeout": 3,
-    "read_timeout": 5,
+    # These configure a transport the client builds itself only: on a shared transport they
+    # are dropped silently, so the service builds its shared one with them (services.py).
+    "connection_timeout": CONNECT_TIMEOUT,
+    "read_timeout": READ_TIMEOUT,
 }
 
 

@@ -1,12 +1,290 @@
-"""The shared transport: pool sized to the worker's threads; environment read once."""
+"""The shared transport: azure-core's contract kept on urllib3's pools, against real sockets.
+
+Every failure a server or network can cause maps onto azure-core's "not sent" or "sent, answer
+lost" errors, because the ACS client's retries and its "may have reached ACS" record depend on
+which it is; connections are kept alive and pooled per worker thread; the proxy case falls
+back to azure-core's requests transport.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+
+import certifi
 import pytest
+from azure.core import PipelineClient
+from azure.core.exceptions import (
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.pipeline.transport import HttpRequest as LegacyRequest
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
 from requests.adapters import HTTPAdapter
 
-from shared.clients.transport import DEFAULT_POOL_SIZE, MAX_POOL_SIZE, build_transport, pool_size
+from emulator.tls import TlsFiles, create_tls_files, server_context
+from shared.clients.transport import (
+    DEFAULT_POOL_SIZE,
+    MAX_POOL_SIZE,
+    PooledTransport,
+    build_transport,
+    pool_size,
+)
+from tests.unit.wire import Cut, Received, WireServer, answer
 
+
+@pytest.fixture
+def served() -> Iterator[list[WireServer]]:
+    servers: list[WireServer] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def _server(served: list[WireServer], behaviour: object, **kwargs: object) -> WireServer:
+    server = WireServer(behaviour, **kwargs)  # type: ignore[arg-type]
+    served.append(server)
+    return server
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return create_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+def _transport(**kwargs: object) -> PooledTransport:
+    options: dict[str, object] = {"ca_file": certifi.where(), "connection_timeout": 2,
+                                  "read_timeout": 2, **kwargs}
+    return PooledTransport(**options)  # type: ignore[arg-type]
+
+
+def _ok(_: Received) -> bytes:
+    return answer(200, b'{"value": 1}', headers={"x-ms-request-id": "abc"})
+
+
+# --- what is sent and what comes back ---------------------------------------------------
+
+def test_json_body_sent_as_utf8_and_answer_read(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+    request = HttpRequest("POST", f"{server.url}/identities?api-version=1",
+                          json={"name": "Zoë"}, headers={"X-Custom": "1"})
+
+    response = _transport().send(request)
+
+    assert response.status_code == 200
+    assert response.json() == {"value": 1}
+    assert response.headers["X-MS-REQUEST-ID"] == "abc"  # case-insensitive, as azure-core's
+    (seen,) = server.received
+    assert (seen.method, seen.target) == ("POST", "/identities?api-version=1")
+    assert seen.body == b'{"name": "Zo\\u00eb"}'  # json= escapes; a str body is UTF-8:
+    assert seen.headers["content-length"] == str(len(seen.body))
+    assert seen.headers["x-custom"] == "1"
+
+
+def test_str_body_sent_as_utf8(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+
+    _transport().send(HttpRequest("PUT", f"{server.url}/e", content='{"name": "Zoë"}'))
+
+    (seen,) = server.received
+    assert seen.body == '{"name": "Zoë"}'.encode()
+    assert seen.headers["content-length"] == str(len(seen.body)) == "16"
+
+
+def test_post_without_body_sends_zero_length(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+
+    _transport().send(HttpRequest("POST", f"{server.url}/revoke"))
+
+    (seen,) = server.received
+    assert seen.headers["content-length"] == "0" and seen.body == b""
+
+
+def test_redirect_returned_not_followed(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: answer(302, b"", headers={"Location": "http://x/"}))
+
+    response = _transport().send(HttpRequest("GET", f"{server.url}/a"))
+
+    assert response.status_code == 302
+    assert len(server.received) == 1
+
+
+def test_streamed_answer_read_from_buffer(served: list[WireServer]) -> None:
+    """The Tables SDK sends its transactions with stream=True and reads the parts after."""
+    body = b"x" * 10_000
+    server = _server(served, lambda _: answer(202, body))
+
+    response = _transport().send(HttpRequest("GET", f"{server.url}/batch"), stream=True)
+
+    assert not response.is_stream_consumed
+    assert b"".join(response.iter_bytes()) == body
+    assert response.is_stream_consumed
+
+
+def test_keep_alive_one_connection_for_sequential_calls(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+    transport = _transport()
+
+    for _ in range(20):
+        transport.send(HttpRequest("GET", f"{server.url}/e"))
+
+    assert server.connections == 1
+
+
+def test_concurrent_calls_up_to_pool_size_discard_nothing(
+    served: list[WireServer], caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = _server(served, _ok)
+    transport = _transport(pool_size=16)
+    barrier = threading.Barrier(16)
+    failures: list[BaseException] = []
+
+    def calls() -> None:
+        barrier.wait()
+        try:
+            for _ in range(10):
+                transport.send(HttpRequest("GET", f"{server.url}/e"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        workers = [threading.Thread(target=calls) for _ in range(16)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    assert failures == []
+    assert len(server.received) == 160
+    assert server.connections <= 16
+    assert not [r for r in caplog.records if "discarding connection" in r.getMessage()]
+
+
+def test_through_an_azure_core_pipeline(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+    client: PipelineClient[HttpRequest, object] = PipelineClient(server.url,
+                                                                 transport=_transport())
+
+    response = client.send_request(HttpRequest("GET", f"{server.url}/p"))
+
+    assert response.json() == {"value": 1}  # type: ignore[attr-defined]
+
+
+# --- failures: not sent, or sent with the answer lost ------------------------------------
+
+def test_refused_connection_is_not_sent() -> None:
+    import socket
+
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        with pytest.raises(ServiceRequestError) as raised:
+            _transport().send(HttpRequest("GET", f"http://127.0.0.1:{port}/e"))
+
+    assert not isinstance(raised.value, ServiceResponseError)
+
+
+def test_untrusted_certificate_is_not_sent(served: list[WireServer], tls_files: TlsFiles) -> None:
+    server = _server(served, _ok, tls=server_context(tls_files))
+
+    with pytest.raises(ServiceRequestError):
+        _transport().send(HttpRequest("GET", f"{server.url}/e"))  # trusts certifi only
+
+    assert server.received == []
+
+
+def test_trusted_certificate_answers(served: list[WireServer], tls_files: TlsFiles) -> None:
+    server = _server(served, _ok, tls=server_context(tls_files))
+
+    response = _transport(ca_file=str(tls_files.ca_path)).send(
+        HttpRequest("GET", f"{server.url}/e"))
+
+    assert response.status_code == 200
+
+
+def test_silent_server_read_timeout_is_answer_lost(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: b"", hold_seconds=3)
+
+    with pytest.raises(ServiceResponseTimeoutError):
+        _transport().send(HttpRequest("POST", f"{server.url}/e"), read_timeout=0.3)
+
+    assert len(server.received) == 1  # it was sent
+
+
+def test_default_read_timeout_applies_when_call_sets_none(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: b"", hold_seconds=3)
+
+    with pytest.raises(ServiceResponseTimeoutError):
+        _transport(read_timeout=0.3).send(HttpRequest("GET", f"{server.url}/e"))
+
+
+def test_connection_closed_without_answer_is_answer_lost(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: None)
+
+    with pytest.raises(ServiceResponseError) as raised:
+        _transport().send(HttpRequest("POST", f"{server.url}/e", json={}))
+
+    assert not isinstance(raised.value, ServiceRequestError)
+    assert len(server.received) == 1
+
+
+def test_answer_cut_short_then_silent_is_answer_lost(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: answer(200, b'{"val', length=100))
+
+    with pytest.raises(ServiceResponseError):
+        _transport(read_timeout=0.3).send(HttpRequest("GET", f"{server.url}/e"))
+
+
+def test_answer_cut_short_by_close_is_answer_lost(served: list[WireServer]) -> None:
+    server = _server(served, lambda _: Cut(answer(200, b'{"val', length=100)))
+
+    with pytest.raises(ServiceResponseError) as raised:
+        _transport().send(HttpRequest("GET", f"{server.url}/e"))
+
+    assert not isinstance(raised.value, ServiceResponseTimeoutError)
+
+
+# --- options it cannot honour are refused, not ignored ------------------------------------
+
+@pytest.mark.parametrize(("option", "value", "error"), [
+    ("proxies", {"https": "http://proxy.example:3128"}, ValueError),
+    ("connection_cert", "/client.pem", ValueError),
+    ("connection_verify", False, ValueError),
+    ("connection_verify", "/other-ca.pem", ValueError),
+    ("unknown_option", 1, TypeError),
+    ("connection_timeout", (1, 2), ValueError),
+])
+def test_unsupported_options_refused(served: list[WireServer], option: str, value: object,
+                                     error: type[Exception]) -> None:
+    server = _server(served, _ok)
+
+    with pytest.raises(error):
+        _transport().send(HttpRequest("GET", f"{server.url}/e"), **{option: value})
+
+    assert server.received == []
+
+
+def test_legacy_request_type_refused(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+
+    with pytest.raises(TypeError):
+        _transport().send(LegacyRequest("GET", f"{server.url}/e"))  # type: ignore[arg-type]
+
+
+def test_form_bodies_refused(served: list[WireServer]) -> None:
+    server = _server(served, _ok)
+
+    with pytest.raises(TypeError):
+        _transport().send(HttpRequest("POST", f"{server.url}/e", data={"a": "b"}))
+
+    assert server.received == []
+
+
+# --- how the process builds it ------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "size"), [
     (None, DEFAULT_POOL_SIZE), ("", DEFAULT_POOL_SIZE), ("x", DEFAULT_POOL_SIZE), ("8", 8),
@@ -18,32 +296,59 @@ def test_pool_size_follows_worker_threads(raw: str | None, size: int) -> None:
     assert pool_size(env) == size
 
 
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def test_build_transport_no_proxy_environment_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    _no_proxies(monkeypatch)
-    monkeypatch.setenv("NO_PROXY", "localhost")  # no proxy at all: nothing to apply per URL
-
+def test_build_transport_without_proxy_pools_per_worker_thread() -> None:
     transport = build_transport({"PYTHON_THREADPOOL_THREAD_COUNT": "48",
-                                 "REQUESTS_CA_BUNDLE": "/ca.pem"})
+                                 "REQUESTS_CA_BUNDLE": "/ca.pem", "NO_PROXY": "localhost"},
+                                connection_timeout=3, read_timeout=5)
 
-    session = transport.session
-    assert session is not None and session.trust_env is False
-    adapter = session.get_adapter("https://acs.example")
-    assert isinstance(adapter, HTTPAdapter)
-    assert adapter._pool_maxsize == 48  # type: ignore[attr-defined]
-    assert transport.connection_config.verify == "/ca.pem"
+    assert isinstance(transport, PooledTransport)
+    assert transport.pools.connection_pool_kw["maxsize"] == 48
+    assert transport.pools.connection_pool_kw["ca_certs"] == "/ca.pem"
+    config = transport.connection_config
+    assert (config.timeout, config.read_timeout) == (3, 5)
 
 
-def test_build_transport_with_proxy_keeps_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    _no_proxies(monkeypatch)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+def test_build_transport_trusts_certifi_without_override() -> None:
+    transport = build_transport({})
 
-    transport = build_transport({"HTTPS_PROXY": "http://proxy.example:3128"})
+    assert isinstance(transport, PooledTransport)
+    assert transport.pools.connection_pool_kw["ca_certs"] == certifi.where()
 
+
+def test_build_transport_with_proxy_uses_requests_per_url_rules() -> None:
+    transport = build_transport({"HTTPS_PROXY": "http://proxy.example:3128"},
+                                connection_timeout=3, read_timeout=5)
+
+    assert isinstance(transport, RequestsTransport)
     assert transport.session is not None and transport.session.trust_env is True
-    assert transport.connection_config.verify is True
+    adapter = transport.session.get_adapter("https://acs.example")
+    assert isinstance(adapter, HTTPAdapter)
+    assert adapter._pool_maxsize == DEFAULT_POOL_SIZE  # type: ignore[attr-defined]
+    assert transport.connection_config.verify == certifi.where()
+    assert (transport.connection_config.timeout,
+            transport.connection_config.read_timeout) == (3, 5)
+
+
+def test_connect_timeout_is_not_sent() -> None:
+    """A listener whose accept queue is full drops new connection attempts: the connect times
+    out before anything is sent."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):  # fill the accept queue: further handshakes go unanswered
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        with pytest.raises(ServiceRequestTimeoutError):
+            _transport().send(HttpRequest("GET", f"http://127.0.0.1:{port}/e"),
+                              connection_timeout=0.3)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
