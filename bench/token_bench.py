@@ -31,6 +31,7 @@ from bench.sdk_handler import SdkHandler
 from bench.stack import Figure, interleaved, local_stack, on_services, report
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
+from shared.clients import tables
 from shared.config.settings import Settings
 from shared.identity.map import PARTITION, user_row
 from shared.services import Services, get_services, use_services
@@ -54,6 +55,12 @@ class _Discards(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "discarding connection" in record.getMessage():
             self.count += 1
+
+
+def _default_transport() -> RequestsTransport:
+    """azure-core's default transport, with the time-outs the service gives Table calls."""
+    return RequestsTransport(connection_timeout=tables.CONNECT_TIMEOUT,
+                             read_timeout=tables.READ_TIMEOUT)
 
 
 def _throughput(call: Callable[[], None], threads: int, calls: int) -> tuple[float, int]:
@@ -133,7 +140,7 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         reading = Services(dataclasses.replace(services.settings, identity_cache_seconds=0))
         # The same again on azure-core's default requests transport: what the service's own
         # transport is worth.
-        on_default = Services(reading.settings, transport=RequestsTransport())
+        on_default = Services(reading.settings, transport=_default_transport())
         deployed = on_services(services, lambda: _issue(token))
         same_work = on_services(reading, lambda: _issue(token))
         candidates: dict[str, Callable[[], object]] = {
@@ -165,7 +172,7 @@ def run(rounds: int, per_round: int, cpu_calls: int, throughput_calls: int,
         reading_settings = dataclasses.replace(Settings.from_env(), identity_cache_seconds=0)
         under_test = [("deployed", Services(Settings.from_env())),
                       ("service", Services(reading_settings)),
-                      ("default", Services(reading_settings, transport=RequestsTransport()))]
+                      ("default", Services(reading_settings, transport=_default_transport()))]
         samples: dict[str, list[tuple[float, int]]] = {}
         for round_ in range(rounds):
             for threads in (8, 32):

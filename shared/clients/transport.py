@@ -38,15 +38,20 @@ from azure.core.rest import HttpRequest
 # transports and azure-core-experimental's httpx one subclass it): a response built on it
 # behaves as azure-core's pipelines, the Tables SDK and `send_request` callers expect.
 from azure.core.rest._http_response_impl import HttpResponseImpl
+from azure.core.utils import case_insensitive_dict
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    LocationValueError,
     NewConnectionError,
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util import create_urllib3_context
 from urllib3.util.retry import Retry
+
+from shared.config.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +98,14 @@ def build_transport(environ: Mapping[str, str] | None = None, *,
     # Trust is what requests would use: the override if set, else certifi's bundle.
     ca_file = ca_bundle(env) or certifi.where()
     if not proxy_configured(env):
-        return PooledTransport(ca_file=ca_file, pool_size=pool_size(env),
-                               connection_timeout=connection_timeout, read_timeout=read_timeout)
+        try:
+            return PooledTransport(ca_file=ca_file, pool_size=pool_size(env),
+                                   connection_timeout=connection_timeout,
+                                   read_timeout=read_timeout)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                "REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE): the CA bundle could not be read "
+                f"({type(exc).__name__}); point it at a PEM file or unset it") from exc
     logger.info("A proxy is configured: HTTP settings are read from the environment per call")
     session = requests.Session()
     # azure-core's own retry policies retry; the adapter must not retry underneath them.
@@ -116,7 +127,8 @@ class PooledResponse(HttpResponseImpl):
     def __init__(self, request: HttpRequest, answer: urllib3.BaseHTTPResponse) -> None:
         super().__init__(
             request=request, internal_response=answer, status_code=answer.status,
-            reason=answer.reason or "", headers=answer.headers,
+            # A repeated header is one entry, its values joined, as requests gives it.
+            reason=answer.reason or "", headers=case_insensitive_dict(answer.headers.itermerged()),
             content_type=answer.headers.get("Content-Type"),
             stream_download_generator=_buffered_chunks)
         self.buffered: bytes = answer.data
@@ -128,9 +140,14 @@ class PooledResponse(HttpResponseImpl):
         self._is_closed = True
 
 
-def _buffered_chunks(*, response: PooledResponse, **kwargs: Any) -> Iterator[bytes]:
-    """The stream download generator azure-core calls with `response=` (and `pipeline=`,
-    `decompress=`): the buffered body in block-size chunks; urllib3 has already decoded it."""
+def _buffered_chunks(pipeline: object = None, response: PooledResponse | None = None,
+                     **kwargs: Any) -> Iterator[bytes]:
+    """The stream download generator, called as azure-core calls its own (`pipeline`,
+    `response`, `decompress`): the buffered body in block-size chunks. urllib3 has decoded
+    it already, which only a compressed answer would show, and none is asked for (urllib3
+    sends `Accept-Encoding: identity`)."""
+    if response is None:
+        raise TypeError("the response to stream is required")
     size = response._block_size
     for start in range(0, len(response.buffered), size):
         yield response.buffered[start:start + size]
@@ -155,9 +172,14 @@ class PooledTransport(HttpTransport[HttpRequest, PooledResponse]):
             connection_timeout=connection_timeout, read_timeout=read_timeout,
             connection_verify=ca_file)
         self.ca_file = ca_file
+        # One TLS context, its CA bundle read once: new connections do not read it again.
+        # urllib3's own (what requests gets too): certificates and host names verified,
+        # TLS 1.2 or later.
+        self.tls = create_urllib3_context()
+        self.tls.load_verify_locations(cafile=ca_file)
         self.pools = urllib3.PoolManager(
-            num_pools=POOLED_HOSTS, maxsize=pool_size, block=False,
-            cert_reqs="CERT_REQUIRED", ca_certs=ca_file, retries=False)
+            num_pools=POOLED_HOSTS, maxsize=pool_size, block=False, ssl_context=self.tls,
+            retries=False)
 
     def __enter__(self) -> PooledTransport:
         return self
@@ -177,7 +199,8 @@ class PooledTransport(HttpTransport[HttpRequest, PooledResponse]):
         if not isinstance(request, HttpRequest):
             raise TypeError("PooledTransport sends azure.core.rest.HttpRequest only")
         body = _body(request)
-        headers = dict(request.headers)
+        # As requests does, a header set to None is not sent.
+        headers = {name: value for name, value in request.headers.items() if value is not None}
         if body is not None:
             # azure-core counts a str body's characters; what is sent is its UTF-8 bytes.
             for name in [name for name in headers if name.lower() == "content-length"]:
@@ -187,11 +210,12 @@ class PooledTransport(HttpTransport[HttpRequest, PooledResponse]):
             answer = self.pools.urlopen(
                 request.method, request.url, body=body, headers=headers, timeout=timeout,
                 redirect=False, retries=False, preload_content=True, decode_content=True)
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            # Raised while connecting: nothing was sent.
-            kind = (ServiceRequestTimeoutError if isinstance(exc, ConnectTimeoutError)
-                    else ServiceRequestError)
-            raise kind(exc, error=exc) from exc
+        except (NewConnectionError, LocationValueError) as exc:
+            # Refused, unresolvable or not a URL: nothing was sent. (urllib3's
+            # NewConnectionError subclasses ConnectTimeoutError, so it is caught first.)
+            raise ServiceRequestError(exc, error=exc) from exc
+        except ConnectTimeoutError as exc:
+            raise ServiceRequestTimeoutError(exc, error=exc) from exc
         except SSLError as exc:
             # A certificate refused is a handshake failure (nothing sent); any other TLS
             # failure may have come after the request was written.

@@ -49,9 +49,10 @@ class WireServer:
     received: list[Received] = field(default_factory=list)
     connections: int = 0
     hold_seconds: float = 0.0  # how long a request answered with b"" is held unanswered
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((self.host, 0))
         self.port = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -60,7 +61,7 @@ class WireServer:
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def stop(self) -> None:
         self._stopped.set()
