@@ -68,6 +68,8 @@ def _throughput(call: Callable[[], None], threads: int, calls: int) -> tuple[flo
     discards = _Discards()
     pool_logger = logging.getLogger("urllib3.connectionpool")
     pool_logger.addHandler(discards)
+    # Counted, not printed: the default transport's discards would flood the report.
+    pool_logger.propagate = False
     share = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
     barrier = threading.Barrier(threads + 1)
 
@@ -85,6 +87,7 @@ def _throughput(call: Callable[[], None], threads: int, calls: int) -> tuple[flo
         thread.join()
     elapsed = time.perf_counter() - started
     pool_logger.removeHandler(discards)
+    pool_logger.propagate = True
     return calls / elapsed, discards.count
 
 
