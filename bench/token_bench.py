@@ -239,10 +239,11 @@ def figures(result: dict[str, Any]) -> list[Figure]:
                f"reading the map {result['cpu_service_ms']:.2f} ms; plain client "
                f"{result['cpu_plain_ms']:.2f} ms"),
         Figure("throughput at 32 threads, same work: service / azure-core default transport",
-               t["service@32"][0] / t["default@32"][0], "x", ">=", 1.4,
+               t["service@32"][0] / t["default@32"][0], "x", None, None,
                f"{t['service@32'][0]:.0f} vs {t['default@32'][0]:.0f} calls/s; at 8 threads "
                f"{t['service@8'][0]:.0f} vs {t['default@8'][0]:.0f}; both read the map: the "
-               "transport's share, not the service before this work"),
+               "transport's share; the target is held against the service as filed, in "
+               "bench/asfiled_bench.py"),
         Figure("throughput at 32 threads, as deployed / same work on the default transport",
                t["deployed@32"][0] / t["default@32"][0], "x", None, None,
                f"{t['deployed@32'][0]:.0f} vs {t['default@32'][0]:.0f} calls/s; one user, so "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import lifecycle_bench, sms_bench, token_bench
+from bench import asfiled_bench, lifecycle_bench, sms_bench, token_bench
 
 
 def test_token_bench_small_run_counts_hold() -> None:
@@ -49,3 +49,21 @@ def test_lifecycle_bench_counts_acs_calls_and_table_operations() -> None:
     # A returning user: no map read while this instance keeps the identity, one on another.
     assert cost("POST /api/token (returning user)") == (1, 0, 0)
     assert cost("POST /api/token (returning user, new instance)") == (1, 1, 0)
+
+
+def test_asfiled_bench_runs_an_app_taken_from_history() -> None:
+    """HEAD stands in for the commit the targets were set at (a shallow clone has only HEAD):
+    the same extraction, worker processes and figures."""
+    result = asfiled_bench.run(rounds=1, threads=4, calls=8, revision="HEAD")
+
+    assert result is not None
+    for side in ("now", "filed"):
+        assert result[side]["calls_per_s"] > 0 and result[side]["cpu_ms_per_call"] > 0
+    first = asfiled_bench.figures(result, 4)[0]
+    assert first.name.startswith("throughput at 4") and first.met is not None
+
+
+def test_asfiled_bench_without_the_revision_says_so() -> None:
+    assert asfiled_bench.run(rounds=1, threads=1, calls=1, revision="0" * 40) is None
+    (figure,) = asfiled_bench.figures(None, 32)
+    assert figure.met is None and figure.note is not None and "history" in figure.note

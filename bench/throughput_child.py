@@ -1,0 +1,68 @@
+"""One worker process's IssueToken throughput, run by bench/asfiled_bench in a fresh process:
+import the function app found in APP_DIR (this repository, or an earlier version of it),
+answer a returning user's token requests from THREADS threads, print one line, exit.
+
+`python -m bench.throughput_child APP_DIR THREADS CALLS`; the stack's settings come from the
+environment, BENCH_TOKEN is the user's sign-in token. Only `IssueToken.main` and
+`azure.functions` are used, which every version of the app has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+
+def main() -> None:
+    app_dir, threads, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    # The app under test shadows this repository's own modules of the same names.
+    sys.path.insert(0, app_dir)
+    for name in [name for name in sys.modules if name == "shared" or name.startswith("shared.")]:
+        del sys.modules[name]
+    import azure.functions as func
+
+    import IssueToken
+
+    token = os.environ["BENCH_TOKEN"]
+
+    def issue() -> None:
+        request = func.HttpRequest(method="POST", url="http://localhost:7071/api/token",
+                                   headers={"Authorization": f"Bearer {token}"}, params={},
+                                   route_params={}, body=b"")
+        response = IssueToken.main(request)
+        if response.status_code != 200:
+            raise RuntimeError(f"IssueToken answered {response.status_code}")
+
+    for _ in range(20):  # first use maps the identity; then warm every path
+        issue()
+    share = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    failures: list[BaseException] = []
+
+    def worker(count: int) -> None:
+        barrier.wait()
+        try:
+            for _ in range(count):
+                issue()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in share]
+    for thread in workers:
+        thread.start()
+    barrier.wait()
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in workers:
+        thread.join()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if failures:
+        raise failures[0]
+    print(json.dumps({"calls_per_s": calls / elapsed, "cpu_ms_per_call": cpu / calls * 1000}),
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
