@@ -61,7 +61,8 @@ class Services:
         # a transport it builds itself); every ACS call sets its own. So the shared transport's
         # defaults are the Table calls' time-outs.
         self.transport = transport or build_transport(
-            connection_timeout=TABLE_CONNECT_TIMEOUT, read_timeout=TABLE_READ_TIMEOUT)
+            connection_timeout=TABLE_CONNECT_TIMEOUT, read_timeout=TABLE_READ_TIMEOUT,
+            fan_out=settings.sms_send_concurrency)
         self.acs = AcsClient(settings.acs_endpoint, self.credential,
                              retry_seconds=settings.acs_retry_seconds, transport=self.transport)
         self.tables = build_service_client(settings.table_endpoint, self.credential,

@@ -91,15 +91,22 @@ def proxy_configured(environ: Mapping[str, str]) -> bool:
 
 def build_transport(environ: Mapping[str, str] | None = None, *,
                     connection_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                    read_timeout: float = DEFAULT_READ_TIMEOUT) -> HttpTransport[Any, Any]:
+                    read_timeout: float = DEFAULT_READ_TIMEOUT,
+                    fan_out: int = 1) -> HttpTransport[Any, Any]:
     """A transport to share between the ACS pipeline and the Table clients (never closed: it
-    lives as long as the worker process). The time-outs apply to calls that set none."""
+    lives as long as the worker process). The time-outs apply to calls that set none.
+
+    `fan_out` is how many calls one invocation may have in flight at once (an SMS request's
+    concurrent sends): the pool keeps a connection for each, on every worker thread, so a
+    burst of such invocations discards none. Connections are opened only when needed.
+    """
     env = os.environ if environ is None else environ
     # Trust is what requests would use: the override if set, else certifi's bundle.
     ca_file = ca_bundle(env) or certifi.where()
+    size = min(pool_size(env) * max(1, fan_out), MAX_POOL_SIZE)
     if not proxy_configured(env):
         try:
-            return PooledTransport(ca_file=ca_file, pool_size=pool_size(env),
+            return PooledTransport(ca_file=ca_file, pool_size=size,
                                    connection_timeout=connection_timeout,
                                    read_timeout=read_timeout)
         except (OSError, ssl.SSLError) as exc:
@@ -109,7 +116,7 @@ def build_transport(environ: Mapping[str, str] | None = None, *,
     logger.info("A proxy is configured: HTTP settings are read from the environment per call")
     session = requests.Session()
     # azure-core's own retry policies retry; the adapter must not retry underneath them.
-    adapter = HTTPAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=pool_size(env),
+    adapter = HTTPAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=size,
                           max_retries=Retry(total=False, redirect=False, raise_on_status=False))
     session.mount("https://", adapter)
     session.mount("http://", adapter)

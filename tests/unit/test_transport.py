@@ -354,6 +354,21 @@ def test_build_transport_without_proxy_pools_per_worker_thread(tls_files: TlsFil
     assert (config.timeout, config.read_timeout) == (3, 5)
 
 
+@pytest.mark.parametrize(("threads", "fan_out", "size"), [
+    ("8", 1, 8), ("8", 5, 40), (None, 5, DEFAULT_POOL_SIZE * 5), ("100", 16, MAX_POOL_SIZE),
+    ("8", 0, 8),
+])
+def test_pool_keeps_a_connection_per_call_an_invocation_fans_out(
+    threads: str | None, fan_out: int, size: int,
+) -> None:
+    env = {} if threads is None else {"PYTHON_THREADPOOL_THREAD_COUNT": threads}
+
+    transport = build_transport(env, fan_out=fan_out)
+
+    assert isinstance(transport, PooledTransport)
+    assert transport.pools.connection_pool_kw["maxsize"] == size
+
+
 def test_build_transport_trusts_certifi_without_override() -> None:
     transport = build_transport({})
 
