@@ -39,7 +39,10 @@ def extract(revision: str, into: Path) -> bool:
     if archive.returncode != 0:
         return False
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            tar.extractall(into, filter="data")
+        else:  # our own repository's archive: regular files and folders only
+            tar.extractall(into)  # noqa: S202
     return True
 
 
@@ -50,8 +53,12 @@ def _run(app_dir: Path, env: dict[str, str], threads: int, calls: int) -> dict[s
         check=False)
     if done.returncode != 0:
         raise RuntimeError(f"throughput run of {app_dir} failed:\n{done.stderr[-2000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    root = app_dir.resolve()
+    for loaded in result.pop("loaded_from"):
+        if not Path(loaded).resolve().is_relative_to(root):
+            raise RuntimeError(f"the app under test was loaded from {loaded}, not {root}")
+    return {key: float(value) for key, value in result.items()}
 
 
 def run(rounds: int, threads: int, calls: int, revision: str = FILED

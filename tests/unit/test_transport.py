@@ -59,10 +59,22 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return create_tls_files(tmp_path_factory.mktemp("tls"))
 
 
+_built: list[PooledTransport] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_pools() -> Iterator[None]:
+    yield
+    while _built:
+        _built.pop().pools.clear()
+
+
 def _transport(**kwargs: object) -> PooledTransport:
     options: dict[str, object] = {"ca_file": certifi.where(), "connection_timeout": 2,
                                   "read_timeout": 2, **kwargs}
-    return PooledTransport(**options)  # type: ignore[arg-type]
+    transport = PooledTransport(**options)  # type: ignore[arg-type]
+    _built.append(transport)
+    return transport
 
 
 def _ok(_: Received) -> bytes:
@@ -162,6 +174,26 @@ def test_keep_alive_one_connection_for_sequential_calls(served: list[WireServer]
     assert server.connections == 1
 
 
+def test_pooled_connections_keep_tcp_keepalive_and_no_delay(served: list[WireServer]) -> None:
+    """Azure's outbound NAT forgets a flow idle for 4 minutes: keepalive probes come sooner."""
+    import socket
+
+    server = _server(served, _ok)
+    transport = _transport()
+    transport.send(HttpRequest("GET", f"{server.url}/e"))
+
+    idle = transport.pools.connection_from_url(server.url).pool
+    assert idle is not None
+    (connection,) = list(idle.queue)[-1:]
+    sock = connection.sock
+    assert sock is not None
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 120  # Linux
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 30
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+
+
 def test_concurrent_calls_up_to_pool_size_discard_nothing(
     served: list[WireServer], caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -257,7 +289,7 @@ def test_silent_server_read_timeout_is_answer_lost(served: list[WireServer]) -> 
     with pytest.raises(ServiceResponseTimeoutError):
         _transport().send(HttpRequest("POST", f"{server.url}/e"), read_timeout=0.3)
 
-    assert len(server.received) == 1  # it was sent
+    assert server.wait_received(1) == 1  # it was sent
 
 
 def test_default_read_timeout_applies_when_call_sets_none(served: list[WireServer]) -> None:
@@ -274,7 +306,7 @@ def test_connection_closed_without_answer_is_answer_lost(served: list[WireServer
         _transport().send(HttpRequest("POST", f"{server.url}/e", json={}))
 
     assert not isinstance(raised.value, ServiceRequestError)
-    assert len(server.received) == 1
+    assert server.wait_received(1) == 1
 
 
 def test_answer_cut_short_then_silent_is_answer_lost(served: list[WireServer]) -> None:
@@ -404,6 +436,7 @@ def test_build_transport_with_proxy_uses_requests_per_url_rules() -> None:
 def test_connect_timeout_is_not_sent() -> None:
     """A listener whose accept queue is full drops new connection attempts: the connect times
     out before anything is sent."""
+    import select
     import socket
 
     listener = socket.socket()
@@ -417,6 +450,8 @@ def test_connect_timeout_is_not_sent() -> None:
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", port))
             fillers.append(filler)
+        # The listener is readable once its queue holds a connection: only then is it full.
+        assert select.select([listener], [], [], 5)[0]
         with pytest.raises(ServiceRequestTimeoutError):
             _transport().send(HttpRequest("GET", f"http://127.0.0.1:{port}/e"),
                               connection_timeout=0.3)

@@ -56,6 +56,7 @@ class WireServer:
         self.port = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -69,6 +70,19 @@ class WireServer:
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept (Linux)
         self._listener.close()
         self._thread.join(timeout=5)
+        with self._lock:
+            accepted, self._open = self._open, []
+        for conn in accepted:  # wakes serving threads blocked reading a kept-alive connection
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def wait_received(self, count: int, timeout: float = 5.0) -> int:
+        """How many requests have been read, once `count` have been or `timeout` has passed
+        (the serving thread may still be reading when the client has given up)."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.received)
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -78,6 +92,7 @@ class WireServer:
                 return
             with self._lock:
                 self.connections += 1
+                self._open.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -98,7 +113,7 @@ class WireServer:
                 if reply is None:
                     return
                 if not reply:
-                    time.sleep(self.hold_seconds)
+                    self._stopped.wait(self.hold_seconds)  # ends early when stopped
                     return
                 conn.sendall(reply)
                 if isinstance(reply, Cut):
