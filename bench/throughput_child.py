@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
+
+from bench.threads import run_concurrently
 
 
 def main() -> None:
@@ -38,28 +39,9 @@ def main() -> None:
 
     for _ in range(20):  # first use maps the identity; then warm every path
         issue()
-    share = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
-    barrier = threading.Barrier(threads + 1)
-    failures: list[BaseException] = []
-
-    def worker(count: int) -> None:
-        barrier.wait()
-        try:
-            for _ in range(count):
-                issue()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in share]
-    for thread in workers:
-        thread.start()
-    barrier.wait()
-    started, cpu = time.perf_counter(), time.process_time()
-    for thread in workers:
-        thread.join()
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    if failures:
-        raise failures[0]
+    cpu = time.process_time()
+    elapsed = run_concurrently(issue, threads, calls)
+    cpu = time.process_time() - cpu
     import shared
 
     # Where the app under test was loaded from, so the caller can check it was APP_DIR's.

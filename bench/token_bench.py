@@ -29,6 +29,7 @@ import IssueToken
 from bench.baselines import PlainClient, response_json, tutorial_handler
 from bench.sdk_handler import SdkHandler
 from bench.stack import Figure, interleaved, local_stack, on_services, report
+from bench.threads import run_concurrently
 from devhost.direct import http_request
 from emulator.client import EmulatorClient
 from shared.clients import tables
@@ -70,24 +71,11 @@ def _throughput(call: Callable[[], None], threads: int, calls: int) -> tuple[flo
     pool_logger.addHandler(discards)
     # Counted, not printed: the default transport's discards would flood the report.
     pool_logger.propagate = False
-    share = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
-    barrier = threading.Barrier(threads + 1)
-
-    def worker(count: int) -> None:
-        barrier.wait()
-        for _ in range(count):
-            call()
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in share]
-    for thread in workers:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in workers:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    pool_logger.removeHandler(discards)
-    pool_logger.propagate = True
+    try:
+        elapsed = run_concurrently(call, threads, calls)
+    finally:
+        pool_logger.removeHandler(discards)
+        pool_logger.propagate = True
     return calls / elapsed, discards.count
 
 
