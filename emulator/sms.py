@@ -196,7 +196,7 @@ def _send_one(ctx: Context, sender: str, recipient: dict[str, Any], message: str
                             "successful": True}
     if request_id and first_sent is not None:
         item["repeatabilityResult"] = "accepted"
-        ctx.state.repeatability[request_id.lower()] = RepeatRecord(content, first_sent, item)
+        ctx.state.remember_repeat(request_id.lower(), RepeatRecord(content, first_sent, item))
     return item
 
 

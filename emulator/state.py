@@ -3,6 +3,7 @@ opt-outs, the repeatability cache, chat, faults, counters, role assignments and 
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 from collections import Counter
@@ -81,6 +82,8 @@ class State:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     opt_outs: set[tuple[str, str]] = field(default_factory=set)
     repeatability: dict[str, RepeatRecord] = field(default_factory=dict)
+    # (first sent, id) of each remembered id, oldest first: pruning looks only at the expired.
+    _repeat_order: list[tuple[float, str]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
     assignments: set[str] = field(default_factory=set)
@@ -97,6 +100,7 @@ class State:
             self.messages.clear()
             self.opt_outs.clear()
             self.repeatability.clear()
+            self._repeat_order.clear()
             self.faults.clear()
             self.counters.clear()
             self.chat.clear()
@@ -156,10 +160,19 @@ class State:
             self.oidc_keys = [*previous, new_key]
         return new_key
 
-    def prune_repeatability(self, now: float, window: float) -> None:
+    def remember_repeat(self, request_id: str, record: RepeatRecord) -> None:
         with self.lock:
-            stale = [key for key, record in self.repeatability.items()
-                     if now - record.first_sent > window]
-            for key in stale:
-                del self.repeatability[key]
+            self.repeatability[request_id] = record
+            heapq.heappush(self._repeat_order, (record.first_sent, request_id))
+
+    def prune_repeatability(self, now: float, window: float) -> None:
+        """Forget the ids first sent more than `window` seconds ago: only those are looked at,
+        so a send costs the same after a million remembered ids as after none."""
+        with self.lock:
+            order = self._repeat_order
+            while order and now - order[0][0] > window:
+                first_sent, request_id = heapq.heappop(order)
+                record = self.repeatability.get(request_id)
+                if record is not None and record.first_sent == first_sent:
+                    del self.repeatability[request_id]
 
