@@ -42,7 +42,8 @@ from azure.core.rest import HttpRequest
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -147,6 +148,48 @@ def build_transport(environ: Mapping[str, str] | None = None, *,
     return proxied
 
 
+class _OneWrite(HTTPConnection):
+    """Sends a request's head and body in one write. http.client writes the head, then urllib3
+    the body: two TLS records and two system calls per request with a body. Worse, between the
+    two the interpreter lock is free: another thread of the function may take it and run for
+    milliseconds while the server, head in hand, waits for the body (an SMS send's next page
+    being prepared, for one)."""
+
+    _holding = False
+    _head: bytes | None = None
+
+    def request(self, method: str, url: str, body: Any = None,  # type: ignore[override]
+                headers: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        self._holding = isinstance(body, bytes) and len(body) > 0
+        try:
+            super().request(method, url, body=body, headers=headers, **kwargs)
+            unsent = self._head
+        finally:
+            self._holding, self._head = False, None
+        if unsent is not None:  # no body write came after all
+            super().send(unsent)
+
+    def send(self, data: Any) -> None:
+        if self._holding:
+            if self._head is None:
+                self._head = bytes(data)
+                return
+            data, self._head, self._holding = self._head + bytes(data), None, False
+        super().send(data)
+
+
+class _OneWriteTls(_OneWrite, HTTPSConnection):
+    pass
+
+
+class _HttpPool(HTTPConnectionPool):
+    ConnectionCls = _OneWrite
+
+
+class _HttpsPool(HTTPSConnectionPool):
+    ConnectionCls = _OneWriteTls
+
+
 class PooledResponse(HttpResponseImpl):
     """An answer whose body has been read off the connection in full, so the connection is back
     in its pool at once. These calls' bodies are small JSON or multipart documents; a call that
@@ -208,6 +251,7 @@ class PooledTransport(HttpTransport[HttpRequest, PooledResponse]):
         self.pools = urllib3.PoolManager(
             num_pools=POOLED_HOSTS, maxsize=pool_size, block=False, ssl_context=self.tls,
             retries=False, socket_options=keepalive_options())
+        self.pools.pool_classes_by_scheme = {"http": _HttpPool, "https": _HttpsPool}
 
     def __enter__(self) -> PooledTransport:
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 # way for large requests. A crash before they are stored only makes the retry repeat those
 # sends under the same repeatability ids, which ACS drops within its 5-minute window.
 CHECKPOINT_SECONDS = 5.0
+# How long preparing the next page waits for the call just started to be on its way; a wait
+# that runs out only costs the overlap (see SmsService._calls).
+_START_WAIT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -169,9 +173,13 @@ class SmsService:
             def start_next() -> None:
                 nonlocal ahead
                 if ahead is not None:
+                    started = threading.Event()
                     # A copy of the context, so tracing spans and the like follow the call.
-                    call = contextvars.copy_context().run
-                    running[pool.submit(call, self._client.send, content, ahead.batch)] = ahead
+                    running[pool.submit(contextvars.copy_context().run, self._send, content,
+                                        ahead.batch, started)] = ahead
+                    # The next page is prepared once this call has gone out: prepared at once,
+                    # it would hold the interpreter lock the call needs to be sent.
+                    started.wait(_START_WAIT_SECONDS)
                     ahead = next(work, None)
 
             for _ in range(self._concurrency):
@@ -192,6 +200,11 @@ class SmsService:
             yield ahead, None
         for page in work:
             yield page, None
+
+    def _send(self, content: SmsContent, batch: list[Outgoing], started: threading.Event
+              ) -> list[RecipientResult]:
+        started.set()
+        return self._client.send(content, batch)
 
     @staticmethod
     def _record_not_sent(claim: Claim, page: Page, status: int) -> None:

@@ -194,6 +194,64 @@ def test_pooled_connections_keep_tcp_keepalive_and_no_delay(served: list[WireSer
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
 
 
+class _Writes:
+    """A connected socket that records each write the connection makes on it."""
+
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.writes: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.sock.sendall(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize("body", [b'{"to": ["+14255550123"]}', b"x" * 70_000, b"", None],
+                         ids=["json", "large", "empty", "none"])
+def test_request_head_and_body_leave_in_one_write(
+    served: list[WireServer], tls_files: TlsFiles, tls: bool, body: bytes | None,
+) -> None:
+    """One write per request: between two, another thread may hold the interpreter lock for
+    milliseconds while the server waits for the body."""
+    server = _server(served, _ok, tls=server_context(tls_files) if tls else None)
+    transport = _transport(ca_file=str(tls_files.ca_path)) if tls else _transport()
+    transport.send(HttpRequest("GET", f"{server.url}/open"))
+    pool = transport.pools.connection_from_url(server.url).pool
+    assert pool is not None
+    (connection,) = list(pool.queue)[-1:]
+    writes = _Writes(connection.sock)
+    connection.sock = writes
+
+    transport.send(HttpRequest("POST", f"{server.url}/sms", content=body))
+    transport.send(HttpRequest("GET", f"{server.url}/after"))
+
+    assert len(writes.writes) == 2
+    assert writes.writes[0].startswith(b"POST /sms HTTP/1.1\r\n")
+    assert writes.writes[0].endswith(b"\r\n\r\n" + (body or b""))
+    assert writes.writes[1].startswith(b"GET /after ")
+    assert [seen.body for seen in server.received[1:]] == [body or b"", b""]
+
+
+def test_a_request_refused_before_its_head_leaves_sends_nothing(
+    served: list[WireServer],
+) -> None:
+    server = _server(served, _ok)
+    transport = _transport()
+    transport.send(HttpRequest("GET", f"{server.url}/open"))
+
+    with pytest.raises(ValueError):
+        transport.send(HttpRequest("POST", f"{server.url}/e", content=b"{}",
+                                   headers={"X-Bad": "line\r\nbreak"}))
+    transport.send(HttpRequest("POST", f"{server.url}/next", content=b"{}"))
+
+    assert [(seen.target, seen.body) for seen in server.received] == [
+        ("/open", b""), ("/next", b"{}")]
+
+
 def test_concurrent_calls_up_to_pool_size_discard_nothing(
     served: list[WireServer], caplog: pytest.LogCaptureFixture,
 ) -> None:

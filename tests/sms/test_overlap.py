@@ -1,0 +1,78 @@
+"""Numbers are parsed while ACS works: each page's call is on the wire, its body whole, before
+the next page's numbers are parsed. Prepared first, the next page would hold the interpreter
+lock while the call waited to be sent (and, with the head and body written apart, while ACS
+waited for the body), so nothing overlapped."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devhost.direct import json_body
+from shared.sms import service
+from shared.sms.request import RecipientResolver
+from tests.sms.conftest import SendCall
+from tests.sms.support import numbers
+
+PAGES = 6
+_BODY = re.compile(rb"\r\n\r\n(\{.*\})\Z", re.DOTALL)
+
+
+@pytest.fixture
+def steady_lock() -> Iterator[None]:
+    """The interpreter lock changes hands only when its holder waits (a write, a lock): the
+    order below then depends on the code alone, not on how busy the machine is."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_each_call_is_sent_whole_before_the_next_page_is_parsed(
+    send: SendCall, one_call_at_a_time: None, steady_lock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "_START_WAIT_SECONDS", 30.0)
+    events: list[tuple[str, int]] = []
+    recipients = numbers(100 * PAGES)
+    page_of = {number: index // 100 for index, number in enumerate(recipients)}
+
+    write = http.client.HTTPConnection.send
+
+    def recording_write(self: http.client.HTTPConnection, data: Any) -> None:
+        # A write that completes a send call's body: the call is whole on the wire.
+        body = _BODY.search(bytes(data)) if isinstance(data, bytes | bytearray) else None
+        if body is not None and b'"smsRecipients"' in body.group(1):
+            first = json.loads(body.group(1))["smsRecipients"][0]["to"]
+            events.append(("sent", page_of[first]))
+        elif isinstance(data, bytes | bytearray) and data.startswith(b'{"from"'):
+            first = json.loads(bytes(data))["smsRecipients"][0]["to"]
+            events.append(("sent", page_of[first]))
+        write(self, data)
+
+    resolve = RecipientResolver._resolve_next
+
+    def recording_resolve(self: RecipientResolver) -> None:
+        if self._next % 100 == 0:
+            events.append(("parse", self._next // 100))
+        resolve(self)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", recording_write)
+    monkeypatch.setattr(RecipientResolver, "_resolve_next", recording_resolve)
+
+    answer = send({"to": recipients, "message": "overlap"}, key="overlap")
+
+    assert answer.status_code == 202, json_body(answer)
+    sent = [page for kind, page in events if kind == "sent"]
+    assert sent == list(range(PAGES))
+    # Page 0 is parsed before anything is sent, and page 1 while the first call connects
+    # (and fetches its managed identity token); from then on, page p + 1 only once page p
+    # is on the wire.
+    for page in range(2, PAGES):
+        assert events.index(("sent", page - 1)) < events.index(("parse", page)), events
