@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from shared.auth.caller import Caller
-from shared.clients.tables import LazyTable, table_missing
+from shared.clients.tables import LazyTable, StoredEntity, read_entity, table_missing
 from shared.errors import UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -127,13 +127,9 @@ class TableIdentityMap:
         self._table = table
 
     @staticmethod
-    def _read(client: TableClient, row: str) -> TableEntity | None:
-        try:
-            return client.get_entity(PARTITION, row)
-        except ResourceNotFoundError as exc:
-            if table_missing(exc):
-                raise  # not "unmapped": LazyTable creates the table and tries again
-            return None
+    def _read(client: TableClient, row: str) -> StoredEntity | None:
+        # A missing table is not "unmapped": LazyTable creates the table and tries again.
+        return read_entity(client, PARTITION, row)
 
     def get(self, caller: Caller) -> str | None:
         entry = self.entry(caller)
@@ -143,7 +139,7 @@ class TableIdentityMap:
         entity = self._table.call(lambda client: self._read(client, user_row(caller)))
         if entity is None:
             return None
-        return MapEntry(str(entity["CommunicationUserId"]), str(entity.metadata["etag"]))
+        return MapEntry(str(entity.properties["CommunicationUserId"]), entity.etag)
 
     def add(self, caller: Caller, identity_id: str) -> str:
         def insert(client: TableClient) -> str:
@@ -157,7 +153,7 @@ class TableIdentityMap:
                         raise
                 winner = self._read(client, user_row(caller))
                 if winner is not None:
-                    return str(winner["CommunicationUserId"])
+                    return str(winner.properties["CommunicationUserId"])
                 # Deleted between our insert and read (a concurrent delete): again.
             raise UpstreamUnavailable("The identity map is busy; try again.", retry_after=1)
 
@@ -168,9 +164,9 @@ class TableIdentityMap:
             current = self._read(client, user_row(caller))
             if current is None:
                 return self.add(caller, new_id)
-            if current["CommunicationUserId"] != old_id:
-                return str(current["CommunicationUserId"])
-            etag = str(current.metadata["etag"])
+            if current.properties["CommunicationUserId"] != old_id:
+                return str(current.properties["CommunicationUserId"])
+            etag = current.etag
             swapped = [("update", _mapping(caller, new_id),
                         {"mode": UpdateMode.REPLACE, **_unchanged(etag)}),
                        ("create", _reverse(caller, new_id))]
@@ -185,8 +181,8 @@ class TableIdentityMap:
             latest = self._read(client, user_row(caller))
             if latest is None:
                 return self.add(caller, new_id)
-            if latest.metadata["etag"] != etag:
-                return str(latest["CommunicationUserId"])
+            if latest.etag != etag:
+                return str(latest.properties["CommunicationUserId"])
             try:
                 _transact(client, swapped)
             except TableTransactionError as exc:
@@ -210,7 +206,7 @@ class TableIdentityMap:
             latest = self._read(client, user_row(caller))
             if latest is None:
                 return True  # removed meanwhile (a concurrent delete): gone either way
-            if latest.metadata["etag"] != entry.etag:
+            if latest.etag != entry.etag:
                 return False  # remapped meanwhile (IssueToken healed it): that one stays
             try:
                 _transact(client, [mapping])  # its reverse record was removed by hand
@@ -227,7 +223,8 @@ class TableIdentityMap:
         reverse = self._table.call(lambda client: self._read(client, identity_row(identity_id)))
         if reverse is None:
             return None
-        return Caller(issuer=str(reverse["Issuer"]), subject=str(reverse["Subject"]),
+        return Caller(issuer=str(reverse.properties["Issuer"]),
+                      subject=str(reverse.properties["Subject"]),
                       roles=frozenset())
 
 

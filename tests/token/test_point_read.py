@@ -1,0 +1,181 @@
+"""The identity map's point read (`shared.clients.tables.read_entity`): one GET through the
+Table client's own pipeline, no metadata asked for, giving what the SDK's `get_entity` gives.
+
+Against Azurite for what a Table service answers, and against a scripted loopback endpoint for
+the answers Azurite cannot be made to give (refusals, outages, broken bodies).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import DecodeError, HttpResponseError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient
+
+from shared.clients.tables import (
+    build_service_client,
+    read_entity,
+    table_missing,
+    unavailable_on_storage_errors,
+)
+from shared.config.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.errors import UpstreamError
+from tests.unit.wire import WireServer, answer
+
+PARTITION = "p"
+# Keys as a caller might make them: a quote (doubled in OData), spaces and non-ASCII.
+ROW = "o'brien é 1"
+
+
+class _NoToken:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        raise AssertionError("Azurite's development account signs with its shared key")
+
+
+_NO_TOKEN = _NoToken()
+
+
+class _PublicOnly:
+    """A Table client seen through its public methods only: how the read behaves if a
+    release of the SDK moves the pipeline it normally sends through."""
+
+    def __init__(self, client: TableClient) -> None:
+        self.table_name = client.table_name
+        self.get_entity = client.get_entity
+
+
+@pytest.fixture
+def table(azurite: dict[str, str]) -> Iterator[TableClient]:
+    service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
+    client = service.create_table(f"pointread{uuid.uuid4().hex[:12]}")
+    client.create_entity({"PartitionKey": PARTITION, "RowKey": ROW, "Name": "Zoë",
+                          "Count": 7, "Active": True})
+    yield client
+    service.delete_table(client.table_name)
+
+
+@pytest.mark.parametrize("through", ["pipeline", "public"])
+def test_reads_the_entity_and_its_etag_as_get_entity_does(table: TableClient,
+                                                          through: str) -> None:
+    client: Any = table if through == "pipeline" else _PublicOnly(table)
+
+    found = read_entity(client, PARTITION, ROW)
+
+    expected = table.get_entity(PARTITION, ROW)
+    assert found is not None
+    assert dict(found.properties) == {"Name": "Zoë", "Count": 7, "Active": True}
+    assert found.etag == expected.metadata["etag"]
+
+
+@pytest.mark.parametrize("through", ["pipeline", "public"])
+def test_a_missing_entity_is_none(table: TableClient, through: str) -> None:
+    client: Any = table if through == "pipeline" else _PublicOnly(table)
+
+    assert read_entity(client, PARTITION, "nobody") is None
+    assert read_entity(client, "other", ROW) is None
+
+
+@pytest.mark.parametrize("through", ["pipeline", "public"])
+def test_a_missing_table_is_the_error_lazy_table_handles(azurite: dict[str, str],
+                                                         through: str) -> None:
+    service = TableServiceClient.from_connection_string(azurite["AZURITE_CONNECTION_STRING"])
+    missing = service.get_table_client(f"missing{uuid.uuid4().hex[:12]}")
+    client: Any = missing if through == "pipeline" else _PublicOnly(missing)
+
+    with pytest.raises(ResourceNotFoundError) as raised:
+        read_entity(client, PARTITION, ROW)
+
+    assert table_missing(raised.value)
+
+
+# --- answers only a scripted endpoint gives ---------------------------------------------
+
+@pytest.fixture
+def scripted() -> Iterator[list[WireServer]]:
+    servers: list[WireServer] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def _client(servers: list[WireServer], reply: Any) -> tuple[TableClient, WireServer]:
+    server = WireServer(reply)
+    servers.append(server)
+    connection = (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+                  f"AccountKey={AZURITE_KEY};TableEndpoint={server.url}/{AZURITE_ACCOUNT};")
+    service = build_service_client(connection, _NO_TOKEN)  # the shared key signs instead
+    return service.get_table_client("Identities"), server
+
+
+def test_the_request_is_one_signed_get_asking_for_no_metadata(
+        scripted: list[WireServer]) -> None:
+    client, server = _client(scripted, lambda _: answer(
+        200, b'{"PartitionKey": "p", "RowKey": "r", "Timestamp": "2026-01-01T00:00:00Z",'
+             b' "Id": "8:acs:1"}', headers={"ETag": 'W/"1"'}))
+
+    found = read_entity(client, PARTITION, ROW)
+
+    assert found is not None and dict(found.properties) == {"Id": "8:acs:1"}
+    assert found.etag == 'W/"1"'
+    (seen,) = server.received
+    assert seen.method == "GET"
+    assert seen.target == (f"/{AZURITE_ACCOUNT}/Identities(PartitionKey='p',"
+                           "RowKey='o%27%27brien%20%C3%A9%201')")
+    assert seen.headers["accept"] == "application/json;odata=nometadata"
+    assert seen.headers["x-ms-version"] == client.api_version
+    assert seen.headers["authorization"].startswith(f"SharedKey {AZURITE_ACCOUNT}:")
+
+
+@pytest.mark.parametrize(("reply", "missing_table"), [
+    (answer(404, b"", headers={"x-ms-error-code": "TableNotFound"}), True),
+    (answer(404, b'{"odata.error": {"code": "TableNotFound", "message": {"value": "x"}}}'),
+     True),
+    (answer(404, b'{"odata.error": {"code": "ResourceNotFound"}}',
+            headers={"x-ms-error-code": "ResourceNotFound"}), False),
+    (answer(404, b"", headers={"x-ms-error-code": "ResourceNotFound"}), False),
+], ids=["header", "body", "entity", "no-body"])
+def test_not_found_tells_a_missing_table_from_a_missing_entity(
+        scripted: list[WireServer], reply: bytes, missing_table: bool) -> None:
+    client, _ = _client(scripted, lambda _: reply)
+
+    if missing_table:
+        with pytest.raises(ResourceNotFoundError) as raised:
+            read_entity(client, PARTITION, ROW)
+        assert table_missing(raised.value)
+    else:
+        assert read_entity(client, PARTITION, ROW) is None
+
+
+@pytest.mark.parametrize(("status", "tries"), [(403, 1), (400, 1), (503, 3)])
+def test_failures_are_http_errors_with_their_status_after_the_sdk_retries(
+        scripted: list[WireServer], status: int, tries: int) -> None:
+    client, server = _client(scripted, lambda _: answer(status, b'{"odata.error": {}}'))
+
+    with pytest.raises(HttpResponseError) as raised:
+        read_entity(client, PARTITION, ROW)
+
+    assert raised.value.status_code == status
+    assert server.wait_received(tries) == tries  # the client's own retry policy ran
+
+
+@pytest.mark.parametrize("reply", [
+    answer(200, b"<html>", headers={"ETag": 'W/"1"'}),
+    answer(200, b'["not", "an", "entity"]', headers={"ETag": 'W/"1"'}),
+    answer(200, b'{"Id": "8:acs:1"}'),
+    answer(404, b"<html>not found</html>"),
+], ids=["not-json", "not-an-object", "no-etag", "not-found-not-json"])
+def test_an_unreadable_answer_is_a_bad_gateway_not_a_crash(scripted: list[WireServer],
+                                                            reply: bytes) -> None:
+    client, _ = _client(scripted, lambda _: reply)
+
+    with pytest.raises(DecodeError):
+        read_entity(client, PARTITION, ROW)
+    with pytest.raises(UpstreamError) as raised, unavailable_on_storage_errors("Identities"):
+        read_entity(client, PARTITION, ROW)
+
+    assert raised.value.status == 502
+    assert "html" not in raised.value.detail
