@@ -20,7 +20,8 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import certifi
@@ -148,12 +149,19 @@ def build_transport(environ: Mapping[str, str] | None = None, *,
     return proxied
 
 
+# Called in the sending thread once a request has left whole (head and body written), when set
+# in that thread's context: a caller that hands a call to another thread can wait for it to be
+# on the wire before taking the interpreter lock for other work (shared/sms/service.py).
+request_written: ContextVar[Callable[[], None] | None] = ContextVar("request_written",
+                                                                     default=None)
+
+
 class _OneWrite(HTTPConnection):
     """Sends a request's head and body in one write. http.client writes the head, then urllib3
     the body: two TLS records and two system calls per request with a body. Worse, between the
     two the interpreter lock is free: another thread of the function may take it and run for
     milliseconds while the server, head in hand, waits for the body (an SMS send's next page
-    being prepared, for one)."""
+    being prepared, for one). Once the request has left, `request_written` is called."""
 
     _holding = False
     _head: bytes | None = None
@@ -168,6 +176,9 @@ class _OneWrite(HTTPConnection):
             self._holding, self._head = False, None
         if unsent is not None:  # no body write came after all
             super().send(unsent)
+        written = request_written.get()
+        if written is not None:
+            written()
 
     def send(self, data: Any) -> None:
         if self._holding:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from shared.clients.transport import request_written
 from shared.errors import ServiceError
 from shared.sms.client import MAX_PER_CALL, Outgoing, SendFailed, SmsClient, SmsContent
 from shared.sms.records import INVALID_NUMBER, NOT_SENT, Claim, RecipientResult
@@ -28,9 +29,10 @@ logger = logging.getLogger(__name__)
 # way for large requests. A crash before they are stored only makes the retry repeat those
 # sends under the same repeatability ids, which ACS drops within its 5-minute window.
 CHECKPOINT_SECONDS = 5.0
-# How long preparing the next page waits for the call just started to be on its way; a wait
-# that runs out only costs the overlap (see SmsService._calls).
-_START_WAIT_SECONDS = 0.05
+# How long preparing the next page waits for the call just started to be on the wire (a new
+# connection's handshake or a token fetch may come first); a wait that runs out only costs the
+# overlap, never correctness (see SmsService._calls).
+_SENT_WAIT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,13 @@ class SmsService:
             def start_next() -> None:
                 nonlocal ahead
                 if ahead is not None:
-                    started = threading.Event()
+                    sent = threading.Event()
                     # A copy of the context, so tracing spans and the like follow the call.
                     running[pool.submit(contextvars.copy_context().run, self._send, content,
-                                        ahead.batch, started)] = ahead
-                    # The next page is prepared once this call has gone out: prepared at once,
-                    # it would hold the interpreter lock the call needs to be sent.
-                    started.wait(_START_WAIT_SECONDS)
+                                        ahead.batch, sent)] = ahead
+                    # The next page is prepared once this call is on the wire: prepared at
+                    # once, it would hold the interpreter lock the call needs to be sent.
+                    sent.wait(_SENT_WAIT_SECONDS)
                     ahead = next(work, None)
 
             for _ in range(self._concurrency):
@@ -201,10 +203,15 @@ class SmsService:
         for page in work:
             yield page, None
 
-    def _send(self, content: SmsContent, batch: list[Outgoing], started: threading.Event
+    def _send(self, content: SmsContent, batch: list[Outgoing], sent: threading.Event
               ) -> list[RecipientResult]:
-        started.set()
-        return self._client.send(content, batch)
+        """One page's call, on a sending thread; `sent` is set once the request has left
+        whole (the shared transport says so), or at the latest when the call ends."""
+        request_written.set(sent.set)  # this call's own context: see _calls
+        try:
+            return self._client.send(content, batch)
+        finally:
+            sent.set()
 
     @staticmethod
     def _record_not_sent(claim: Claim, page: Page, status: int) -> None:

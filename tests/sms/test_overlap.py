@@ -1,7 +1,8 @@
 """Numbers are parsed while ACS works: each page's call is on the wire, its body whole, before
-the next page's numbers are parsed. Prepared first, the next page would hold the interpreter
-lock while the call waited to be sent (and, with the head and body written apart, while ACS
-waited for the body), so nothing overlapped."""
+the next page's numbers are parsed, and they are parsed before that call's answer is taken.
+Prepared first, the next page would hold the interpreter lock while the call waited to be sent
+(and, with the head and body written apart, while ACS waited for the body); prepared after the
+answer, nothing would overlap either."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import http.client
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from devhost.direct import json_body
 from shared.sms import service
+from shared.sms.client import Outgoing, SmsClient, SmsContent
+from shared.sms.records import RecipientResult
 from shared.sms.request import RecipientResolver
 from tests.sms.conftest import SendCall
 from tests.sms.support import numbers
@@ -26,8 +29,9 @@ _BODY = re.compile(rb"\r\n\r\n(\{.*\})\Z", re.DOTALL)
 
 @pytest.fixture
 def steady_lock() -> Iterator[None]:
-    """The interpreter lock changes hands only when its holder waits (a write, a lock): the
-    order below then depends on the code alone, not on how busy the machine is."""
+    """The interpreter lock changes hands only when its holder waits (a write, a read, a
+    lock), never forced from a busy thread: the order below then follows from the code, not
+    from how busy the machine is."""
     interval = sys.getswitchinterval()
     sys.setswitchinterval(5.0)
     yield
@@ -38,7 +42,7 @@ def test_each_call_is_sent_whole_before_the_next_page_is_parsed(
     send: SendCall, one_call_at_a_time: None, steady_lock: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(service, "_START_WAIT_SECONDS", 30.0)
+    monkeypatch.setattr(service, "_SENT_WAIT_SECONDS", 30.0)
     events: list[tuple[str, int]] = []
     recipients = numbers(100 * PAGES)
     page_of = {number: index // 100 for index, number in enumerate(recipients)}
@@ -63,16 +67,26 @@ def test_each_call_is_sent_whole_before_the_next_page_is_parsed(
             events.append(("parse", self._next // 100))
         resolve(self)
 
+    sms_send = SmsClient.send
+
+    def recording_send(self: SmsClient, content: SmsContent,
+                       batch: Sequence[Outgoing]) -> list[RecipientResult]:
+        results = sms_send(self, content, batch)
+        events.append(("answered", page_of[batch[0].to]))
+        return results
+
     monkeypatch.setattr(http.client.HTTPConnection, "send", recording_write)
     monkeypatch.setattr(RecipientResolver, "_resolve_next", recording_resolve)
+    monkeypatch.setattr(SmsClient, "send", recording_send)
 
     answer = send({"to": recipients, "message": "overlap"}, key="overlap")
 
     assert answer.status_code == 202, json_body(answer)
     sent = [page for kind, page in events if kind == "sent"]
     assert sent == list(range(PAGES))
-    # Page 0 is parsed before anything is sent, and page 1 while the first call connects
-    # (and fetches its managed identity token); from then on, page p + 1 only once page p
-    # is on the wire.
-    for page in range(2, PAGES):
-        assert events.index(("sent", page - 1)) < events.index(("parse", page)), events
+    # Page 0 is parsed before anything is sent; page p + 1 once page p is on the wire, and
+    # before its answer is taken (the first call connects and fetches its managed identity
+    # token first: parsing waits for the write all the same).
+    for page in range(1, PAGES):
+        assert events.index(("sent", page - 1)) < events.index(("parse", page)) \
+            < events.index(("answered", page - 1)), events

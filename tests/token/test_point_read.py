@@ -17,6 +17,7 @@ from azure.core.exceptions import DecodeError, HttpResponseError, ResourceNotFou
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.clients.tables import (
+    _PointReads,
     build_service_client,
     read_entity,
     table_missing,
@@ -24,7 +25,7 @@ from shared.clients.tables import (
 )
 from shared.config.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY
 from shared.errors import UpstreamError
-from tests.unit.wire import WireServer, answer
+from tests.unit.wire import Received, WireServer, answer
 
 PARTITION = "p"
 # Keys as a caller might make them: a quote (doubled in OData), spaces and non-ASCII.
@@ -130,24 +131,41 @@ def test_the_request_is_one_signed_get_asking_for_no_metadata(
     assert seen.headers["authorization"].startswith(f"SharedKey {AZURITE_ACCOUNT}:")
 
 
-@pytest.mark.parametrize(("reply", "missing_table"), [
-    (answer(404, b"", headers={"x-ms-error-code": "TableNotFound"}), True),
+def _page(status: int, body: bytes, content_type: str = "text/html") -> bytes:
+    """An answer that is not Table Storage's: a proxy's or a wrong endpoint's page."""
+    return (f"HTTP/1.1 {status} Status\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize(("reply", "outcome"), [
+    (answer(404, b"", headers={"x-ms-error-code": "TableNotFound"}), "table"),
     (answer(404, b'{"odata.error": {"code": "TableNotFound", "message": {"value": "x"}}}'),
-     True),
+     "table"),
     (answer(404, b'{"odata.error": {"code": "ResourceNotFound"}}',
-            headers={"x-ms-error-code": "ResourceNotFound"}), False),
-    (answer(404, b"", headers={"x-ms-error-code": "ResourceNotFound"}), False),
-], ids=["header", "body", "entity", "no-body"])
-def test_not_found_tells_a_missing_table_from_a_missing_entity(
-        scripted: list[WireServer], reply: bytes, missing_table: bool) -> None:
+            headers={"x-ms-error-code": "ResourceNotFound"}), "none"),
+    (answer(404, b"", headers={"x-ms-error-code": "ResourceNotFound"}), "none"),
+    (answer(404, b'{"odata.error": {"code": "EntityNotFound"}}'), "none"),
+    (_page(404, b"<html>Not Found</html>"), "error"),
+    (_page(404, b"", content_type="text/plain"), "error"),
+    (answer(404, b'{"odata.error": {"code": "SomethingElse"}}'), "error"),
+], ids=["table-header", "table-body", "entity", "entity-no-body", "entity-code-in-body",
+        "html-page", "empty-no-code", "other-code"])
+def test_not_found_tells_a_missing_table_from_a_missing_entity_from_neither(
+        scripted: list[WireServer], reply: bytes, outcome: str) -> None:
+    """Only Table Storage's own "no such entity" is "unmapped": a proxy's 404 page must not
+    make the service create (and then discard) an identity, or say a user has none."""
     client, _ = _client(scripted, lambda _: reply)
 
-    if missing_table:
+    if outcome == "table":
         with pytest.raises(ResourceNotFoundError) as raised:
             read_entity(client, PARTITION, ROW)
         assert table_missing(raised.value)
-    else:
+    elif outcome == "none":
         assert read_entity(client, PARTITION, ROW) is None
+    else:
+        with pytest.raises(HttpResponseError) as error:
+            read_entity(client, PARTITION, ROW)
+        assert error.value.status_code == 404 and not table_missing(error.value)
 
 
 @pytest.mark.parametrize(("status", "tries"), [(403, 1), (400, 1), (503, 3)])
@@ -162,14 +180,57 @@ def test_failures_are_http_errors_with_their_status_after_the_sdk_retries(
     assert server.wait_received(tries) == tries  # the client's own retry policy ran
 
 
+@pytest.mark.parametrize(("status", "mapped"), [(503, 503), (429, 503), (500, 503)])
+def test_an_outage_with_an_unreadable_body_is_still_an_outage(
+        scripted: list[WireServer], status: int, mapped: int) -> None:
+    """The status decides first: a 503 whose body is cut short is 503 with Retry-After, not a
+    bad gateway."""
+    client, _ = _client(scripted, lambda _: answer(status, b'{"odata.err'))
+
+    with pytest.raises(UpstreamError) as raised, unavailable_on_storage_errors("Identities"):
+        read_entity(client, PARTITION, ROW)
+
+    assert raised.value.status == mapped
+    assert raised.value.retry_after is not None
+
+
+def test_an_endpoint_without_etag_headers_is_read_through_the_sdk(
+        scripted: list[WireServer], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Should an endpoint not name a point read's ETag in a header, the ETag is taken from the
+    body, where the SDK's operation asks for it, for that read and every one after it."""
+    monkeypatch.setattr(_PointReads, "etag_in_header", True)
+
+    def reply(seen: Received) -> bytes:
+        if "nometadata" in seen.headers.get("accept", ""):
+            return answer(200, b'{"Id": "8:acs:1"}')
+        return answer(200, b'{"odata.etag": "W/\\"7\\"", "PartitionKey": "p",'
+                           b' "RowKey": "r", "Id": "8:acs:1"}')
+
+    client, server = _client(scripted, reply)
+
+    first = read_entity(client, PARTITION, ROW)
+    second = read_entity(client, PARTITION, ROW)
+
+    assert first == second
+    assert first is not None and dict(first.properties) == {"Id": "8:acs:1"}
+    assert first.etag == 'W/"7"'
+    accepts = [seen.headers["accept"] for seen in server.received]
+    assert accepts == ["application/json;odata=nometadata",
+                       "application/json;odata=minimalmetadata",
+                       "application/json;odata=minimalmetadata"]
+    assert [r.getMessage() for r in caplog.records if "without an ETag" in r.getMessage()]
+
+
 @pytest.mark.parametrize("reply", [
     answer(200, b"<html>", headers={"ETag": 'W/"1"'}),
     answer(200, b'["not", "an", "entity"]', headers={"ETag": 'W/"1"'}),
     answer(200, b'{"Id": "8:acs:1"}'),
     answer(404, b"<html>not found</html>"),
-], ids=["not-json", "not-an-object", "no-etag", "not-found-not-json"])
-def test_an_unreadable_answer_is_a_bad_gateway_not_a_crash(scripted: list[WireServer],
-                                                            reply: bytes) -> None:
+], ids=["not-json", "not-an-object", "no-etag-anywhere", "not-found-not-json"])
+def test_an_unreadable_answer_is_a_bad_gateway_not_a_crash(
+        scripted: list[WireServer], reply: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_PointReads, "etag_in_header", True)
     client, _ = _client(scripted, lambda _: reply)
 
     with pytest.raises(DecodeError):

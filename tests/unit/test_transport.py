@@ -35,6 +35,7 @@ from shared.clients.transport import (
     PooledTransport,
     build_transport,
     pool_size,
+    request_written,
 )
 from shared.config.settings import ConfigurationError
 from tests.unit.wire import Cut, Received, WireServer, answer
@@ -234,6 +235,29 @@ def test_request_head_and_body_leave_in_one_write(
     assert writes.writes[0].endswith(b"\r\n\r\n" + (body or b""))
     assert writes.writes[1].startswith(b"GET /after ")
     assert [seen.body for seen in server.received[1:]] == [body or b"", b""]
+
+
+def test_request_written_is_called_once_the_request_has_left(served: list[WireServer]) -> None:
+    """What lets an SMS send's next page wait until the call before it is on the wire."""
+    server = _server(served, _ok)
+    transport = _transport()
+    transport.send(HttpRequest("GET", f"{server.url}/open"))
+    pool = transport.pools.connection_from_url(server.url).pool
+    assert pool is not None
+    (connection,) = list(pool.queue)[-1:]
+    writes = _Writes(connection.sock)
+    connection.sock = writes
+    written_after: list[int] = []
+
+    token = request_written.set(lambda: written_after.append(len(writes.writes)))
+    try:
+        transport.send(HttpRequest("POST", f"{server.url}/sms", content=b'{"to": []}'))
+    finally:
+        request_written.reset(token)
+    transport.send(HttpRequest("GET", f"{server.url}/after"))  # outside that context
+
+    assert written_after == [1]  # once, after the request's one write
+    assert len(writes.writes) == 2
 
 
 def test_a_request_refused_before_its_head_leaves_sends_nothing(
