@@ -13,6 +13,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pytest
@@ -181,18 +182,31 @@ def test_pooled_connections_keep_tcp_keepalive_and_no_delay(served: list[WireSer
 
     server = _server(served, _ok)
     transport = _transport()
-    transport.send(HttpRequest("GET", f"{server.url}/e"))
 
-    idle = transport.pools.connection_from_url(server.url).pool
-    assert idle is not None
-    (connection,) = list(idle.queue)[-1:]
-    sock = connection.sock
+    sock = _opened_connection(transport, server).sock
     assert sock is not None
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 120  # Linux
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 30
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+
+
+def _opened_connection(transport: PooledTransport, server: WireServer) -> Any:
+    """The kept-alive connection to `server` after one call, as its pool holds it."""
+    transport.send(HttpRequest("GET", f"{server.url}/open"))
+    pool = transport.pools.connection_from_url(server.url).pool
+    assert pool is not None
+    (connection,) = list(pool.queue)[-1:]
+    return connection
+
+
+def _record_writes(transport: PooledTransport, server: WireServer) -> _Writes:
+    """The writes each later call on the kept-alive connection to `server` makes."""
+    connection = _opened_connection(transport, server)
+    writes = _Writes(connection.sock)
+    connection.sock = writes
+    return writes
 
 
 class _Writes:
@@ -220,12 +234,7 @@ def test_request_head_and_body_leave_in_one_write(
     milliseconds while the server waits for the body."""
     server = _server(served, _ok, tls=server_context(tls_files) if tls else None)
     transport = _transport(ca_file=str(tls_files.ca_path)) if tls else _transport()
-    transport.send(HttpRequest("GET", f"{server.url}/open"))
-    pool = transport.pools.connection_from_url(server.url).pool
-    assert pool is not None
-    (connection,) = list(pool.queue)[-1:]
-    writes = _Writes(connection.sock)
-    connection.sock = writes
+    writes = _record_writes(transport, server)
 
     transport.send(HttpRequest("POST", f"{server.url}/sms", content=body))
     transport.send(HttpRequest("GET", f"{server.url}/after"))
@@ -241,12 +250,7 @@ def test_request_written_is_called_once_the_request_has_left(served: list[WireSe
     """What lets an SMS send's next page wait until the call before it is on the wire."""
     server = _server(served, _ok)
     transport = _transport()
-    transport.send(HttpRequest("GET", f"{server.url}/open"))
-    pool = transport.pools.connection_from_url(server.url).pool
-    assert pool is not None
-    (connection,) = list(pool.queue)[-1:]
-    writes = _Writes(connection.sock)
-    connection.sock = writes
+    writes = _record_writes(transport, server)
     written_after: list[int] = []
 
     token = request_written.set(lambda: written_after.append(len(writes.writes)))
