@@ -18,6 +18,7 @@ from devhost.services import Service, start_azurite, start_emulator
 from devhost.worker import local_worker_python
 from emulator.client import EmulatorClient
 from shared.services import use_services
+from tests.unit.wire import WireServer
 
 # A JWT (app-user, managed identity or ACS user token) anywhere in a log line is a leak.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
@@ -190,3 +191,12 @@ def pytest_report_header() -> str:
     else:
         calls = "function-level calls: direct; local host: the imitation (worker needs 3.13+)"
     return f"{calls}; parity worker: {worker or 'none'}"
+
+
+@pytest.fixture
+def wire_servers() -> Iterator[list[WireServer]]:
+    """Scripted loopback servers a test starts (it appends them); each is stopped at its end."""
+    servers: list[WireServer] = []
+    yield servers
+    for server in servers:
+        server.stop()

@@ -23,9 +23,9 @@ from shared.clients.tables import (
     table_missing,
     unavailable_on_storage_errors,
 )
-from shared.config.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.config.key_refusal import AZURITE_ACCOUNT
 from shared.errors import UpstreamError
-from tests.unit.wire import Received, WireServer, answer
+from tests.unit.wire import Received, WireServer, answer, table_connection
 
 PARTITION = "p"
 # Keys as a caller might make them: a quote (doubled in OData), spaces and non-ASCII.
@@ -95,26 +95,17 @@ def test_a_missing_table_is_the_error_lazy_table_handles(azurite: dict[str, str]
 
 # --- answers only a scripted endpoint gives ---------------------------------------------
 
-@pytest.fixture
-def scripted() -> Iterator[list[WireServer]]:
-    servers: list[WireServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 def _client(servers: list[WireServer], reply: Any) -> tuple[TableClient, WireServer]:
     server = WireServer(reply)
     servers.append(server)
-    connection = (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-                  f"AccountKey={AZURITE_KEY};TableEndpoint={server.url}/{AZURITE_ACCOUNT};")
-    service = build_service_client(connection, _NO_TOKEN)  # the shared key signs instead
+    # The shared key signs instead of a token.
+    service = build_service_client(table_connection(server), _NO_TOKEN)
     return service.get_table_client("Identities"), server
 
 
 def test_the_request_is_one_signed_get_asking_for_no_metadata(
-        scripted: list[WireServer]) -> None:
-    client, server = _client(scripted, lambda _: answer(
+        wire_servers: list[WireServer]) -> None:
+    client, server = _client(wire_servers, lambda _: answer(
         200, b'{"PartitionKey": "p", "RowKey": "r", "Timestamp": "2026-01-01T00:00:00Z",'
              b' "Id": "8:acs:1"}', headers={"ETag": 'W/"1"'}))
 
@@ -151,10 +142,10 @@ def _page(status: int, body: bytes, content_type: str = "text/html") -> bytes:
 ], ids=["table-header", "table-body", "entity", "entity-no-body", "entity-code-in-body",
         "html-page", "empty-no-code", "other-code"])
 def test_not_found_tells_a_missing_table_from_a_missing_entity_from_neither(
-        scripted: list[WireServer], reply: bytes, outcome: str) -> None:
+        wire_servers: list[WireServer], reply: bytes, outcome: str) -> None:
     """Only Table Storage's own "no such entity" is "unmapped": a proxy's 404 page must not
     make the service create (and then discard) an identity, or say a user has none."""
-    client, _ = _client(scripted, lambda _: reply)
+    client, _ = _client(wire_servers, lambda _: reply)
 
     if outcome == "table":
         with pytest.raises(ResourceNotFoundError) as raised:
@@ -170,8 +161,8 @@ def test_not_found_tells_a_missing_table_from_a_missing_entity_from_neither(
 
 @pytest.mark.parametrize(("status", "tries"), [(403, 1), (400, 1), (503, 3)])
 def test_failures_are_http_errors_with_their_status_after_the_sdk_retries(
-        scripted: list[WireServer], status: int, tries: int) -> None:
-    client, server = _client(scripted, lambda _: answer(status, b'{"odata.error": {}}'))
+        wire_servers: list[WireServer], status: int, tries: int) -> None:
+    client, server = _client(wire_servers, lambda _: answer(status, b'{"odata.error": {}}'))
 
     with pytest.raises(HttpResponseError) as raised:
         read_entity(client, PARTITION, ROW)
@@ -182,10 +173,10 @@ def test_failures_are_http_errors_with_their_status_after_the_sdk_retries(
 
 @pytest.mark.parametrize(("status", "mapped"), [(503, 503), (429, 503), (500, 503)])
 def test_an_outage_with_an_unreadable_body_is_still_an_outage(
-        scripted: list[WireServer], status: int, mapped: int) -> None:
+        wire_servers: list[WireServer], status: int, mapped: int) -> None:
     """The status decides first: a 503 whose body is cut short is 503 with Retry-After, not a
     bad gateway."""
-    client, _ = _client(scripted, lambda _: answer(status, b'{"odata.err'))
+    client, _ = _client(wire_servers, lambda _: answer(status, b'{"odata.err'))
 
     with pytest.raises(UpstreamError) as raised, unavailable_on_storage_errors("Identities"):
         read_entity(client, PARTITION, ROW)
@@ -195,7 +186,7 @@ def test_an_outage_with_an_unreadable_body_is_still_an_outage(
 
 
 def test_an_endpoint_without_etag_headers_is_read_through_the_sdk(
-        scripted: list[WireServer], monkeypatch: pytest.MonkeyPatch,
+        wire_servers: list[WireServer], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     """Should an endpoint not name a point read's ETag in a header, the ETag is taken from the
     body, where the SDK's operation asks for it, for that read and every one after it."""
@@ -207,7 +198,7 @@ def test_an_endpoint_without_etag_headers_is_read_through_the_sdk(
         return answer(200, b'{"odata.etag": "W/\\"7\\"", "PartitionKey": "p",'
                            b' "RowKey": "r", "Id": "8:acs:1"}')
 
-    client, server = _client(scripted, reply)
+    client, server = _client(wire_servers, reply)
 
     first = read_entity(client, PARTITION, ROW)
     second = read_entity(client, PARTITION, ROW)
@@ -229,9 +220,9 @@ def test_an_endpoint_without_etag_headers_is_read_through_the_sdk(
     answer(404, b"<html>not found</html>"),
 ], ids=["not-json", "not-an-object", "no-etag-anywhere", "not-found-not-json"])
 def test_an_unreadable_answer_is_a_bad_gateway_not_a_crash(
-        scripted: list[WireServer], reply: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+        wire_servers: list[WireServer], reply: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_PointReads, "etag_in_header", True)
-    client, _ = _client(scripted, lambda _: reply)
+    client, _ = _client(wire_servers, lambda _: reply)
 
     with pytest.raises(DecodeError):
         read_entity(client, PARTITION, ROW)

@@ -15,10 +15,9 @@ import pytest
 from shared.auth.caller import Caller
 from shared.clients import tables
 from shared.clients.transport import PooledTransport
-from shared.config.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY
 from shared.errors import UpstreamUnavailable
 from shared.services import Services, get_services
-from tests.unit.wire import WireServer
+from tests.unit.wire import WireServer, table_connection
 
 
 @pytest.fixture
@@ -26,9 +25,7 @@ def silent_table(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[WireServer]:
     """A Table endpoint on loopback that reads every request and never answers."""
     server = WireServer(lambda _: b"", hold_seconds=30)
-    monkeypatch.setenv("IDENTITY_TABLE_ENDPOINT", (
-        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-        f"AccountKey={AZURITE_KEY};TableEndpoint={server.url}/{AZURITE_ACCOUNT};"))
+    monkeypatch.setenv("IDENTITY_TABLE_ENDPOINT", table_connection(server))
     try:
         yield server
     finally:

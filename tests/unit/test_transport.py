@@ -42,17 +42,9 @@ from shared.config.settings import ConfigurationError
 from tests.unit.wire import Cut, Received, WireServer, answer
 
 
-@pytest.fixture
-def served() -> Iterator[list[WireServer]]:
-    servers: list[WireServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
-
-
-def _server(served: list[WireServer], behaviour: object, **kwargs: object) -> WireServer:
+def _server(wire_servers: list[WireServer], behaviour: object, **kwargs: object) -> WireServer:
     server = WireServer(behaviour, **kwargs)  # type: ignore[arg-type]
-    served.append(server)
+    wire_servers.append(server)
     return server
 
 
@@ -85,8 +77,8 @@ def _ok(_: Received) -> bytes:
 
 # --- what is sent and what comes back ---------------------------------------------------
 
-def test_json_body_sent_as_utf8_and_answer_read(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_json_body_sent_as_utf8_and_answer_read(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
     request = HttpRequest("POST", f"{server.url}/identities?api-version=1",
                           json={"name": "Zoë"}, headers={"X-Custom": "1"})
 
@@ -102,8 +94,8 @@ def test_json_body_sent_as_utf8_and_answer_read(served: list[WireServer]) -> Non
     assert seen.headers["x-custom"] == "1"
 
 
-def test_str_body_sent_as_utf8(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_str_body_sent_as_utf8(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
 
     _transport().send(HttpRequest("PUT", f"{server.url}/e", content='{"name": "Zoë"}'))
 
@@ -112,8 +104,8 @@ def test_str_body_sent_as_utf8(served: list[WireServer]) -> None:
     assert seen.headers["content-length"] == str(len(seen.body)) == "16"
 
 
-def test_post_without_body_sends_zero_length(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_post_without_body_sends_zero_length(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
 
     _transport().send(HttpRequest("POST", f"{server.url}/revoke"))
 
@@ -121,8 +113,8 @@ def test_post_without_body_sends_zero_length(served: list[WireServer]) -> None:
     assert seen.headers["content-length"] == "0" and seen.body == b""
 
 
-def test_header_set_to_none_not_sent(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_header_set_to_none_not_sent(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
     request = HttpRequest("GET", f"{server.url}/e", headers={"X-Empty": "x", "X-Keep": "1"})
     request.headers["X-Empty"] = None  # type: ignore[assignment]
 
@@ -132,8 +124,8 @@ def test_header_set_to_none_not_sent(served: list[WireServer]) -> None:
     assert "x-empty" not in seen.headers and seen.headers["x-keep"] == "1"
 
 
-def test_repeated_answer_header_is_one_entry(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: answer(200, b"{}", headers={"X-Multi": "1"})
+def test_repeated_answer_header_is_one_entry(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: answer(200, b"{}", headers={"X-Multi": "1"})
                      .replace(b"X-Multi: 1", b"X-Multi: 1\r\nX-Multi: 2"))
 
     response = _transport().send(HttpRequest("GET", f"{server.url}/e"))
@@ -142,8 +134,8 @@ def test_repeated_answer_header_is_one_entry(served: list[WireServer]) -> None:
     assert [name for name, _ in response.headers.items()].count("X-Multi") == 1
 
 
-def test_redirect_returned_not_followed(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: answer(302, b"", headers={"Location": "http://x/"}))
+def test_redirect_returned_not_followed(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: answer(302, b"", headers={"Location": "http://x/"}))
 
     response = _transport().send(HttpRequest("GET", f"{server.url}/a"))
 
@@ -151,10 +143,10 @@ def test_redirect_returned_not_followed(served: list[WireServer]) -> None:
     assert len(server.received) == 1
 
 
-def test_streamed_answer_read_from_buffer(served: list[WireServer]) -> None:
+def test_streamed_answer_read_from_buffer(wire_servers: list[WireServer]) -> None:
     """The Tables SDK sends its transactions with stream=True and reads the parts after."""
     body = b"x" * 10_000
-    server = _server(served, lambda _: answer(202, body))
+    server = _server(wire_servers, lambda _: answer(202, body))
 
     response = _transport().send(HttpRequest("GET", f"{server.url}/batch"), stream=True)
 
@@ -166,8 +158,8 @@ def test_streamed_answer_read_from_buffer(served: list[WireServer]) -> None:
     assert b"".join(again.stream_download(None)) == body
 
 
-def test_keep_alive_one_connection_for_sequential_calls(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_keep_alive_one_connection_for_sequential_calls(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
     transport = _transport()
 
     for _ in range(20):
@@ -176,11 +168,11 @@ def test_keep_alive_one_connection_for_sequential_calls(served: list[WireServer]
     assert server.connections == 1
 
 
-def test_pooled_connections_keep_tcp_keepalive_and_no_delay(served: list[WireServer]) -> None:
+def test_pooled_connections_keep_tcp_keepalive_and_no_delay(wire_servers: list[WireServer]) -> None:
     """Azure's outbound NAT forgets a flow idle for 4 minutes: keepalive probes come sooner."""
     import socket
 
-    server = _server(served, _ok)
+    server = _server(wire_servers, _ok)
     transport = _transport()
 
     sock = _opened_connection(transport, server).sock
@@ -228,11 +220,11 @@ class _Writes:
 @pytest.mark.parametrize("body", [b'{"to": ["+14255550123"]}', b"x" * 70_000, b"", None],
                          ids=["json", "large", "empty", "none"])
 def test_request_head_and_body_leave_in_one_write(
-    served: list[WireServer], tls_files: TlsFiles, tls: bool, body: bytes | None,
+    wire_servers: list[WireServer], tls_files: TlsFiles, tls: bool, body: bytes | None,
 ) -> None:
     """One write per request: between two, another thread may hold the interpreter lock for
     milliseconds while the server waits for the body."""
-    server = _server(served, _ok, tls=server_context(tls_files) if tls else None)
+    server = _server(wire_servers, _ok, tls=server_context(tls_files) if tls else None)
     transport = _transport(ca_file=str(tls_files.ca_path)) if tls else _transport()
     writes = _record_writes(transport, server)
 
@@ -246,9 +238,10 @@ def test_request_head_and_body_leave_in_one_write(
     assert [seen.body for seen in server.received[1:]] == [body or b"", b""]
 
 
-def test_request_written_is_called_once_the_request_has_left(served: list[WireServer]) -> None:
+def test_request_written_is_called_once_the_request_has_left(
+        wire_servers: list[WireServer]) -> None:
     """What lets an SMS send's next page wait until the call before it is on the wire."""
-    server = _server(served, _ok)
+    server = _server(wire_servers, _ok)
     transport = _transport()
     writes = _record_writes(transport, server)
     written_after: list[int] = []
@@ -265,9 +258,9 @@ def test_request_written_is_called_once_the_request_has_left(served: list[WireSe
 
 
 def test_a_request_refused_before_its_head_leaves_sends_nothing(
-    served: list[WireServer],
+    wire_servers: list[WireServer],
 ) -> None:
-    server = _server(served, _ok)
+    server = _server(wire_servers, _ok)
     transport = _transport()
     transport.send(HttpRequest("GET", f"{server.url}/open"))
 
@@ -281,9 +274,9 @@ def test_a_request_refused_before_its_head_leaves_sends_nothing(
 
 
 def test_concurrent_calls_up_to_pool_size_discard_nothing(
-    served: list[WireServer], caplog: pytest.LogCaptureFixture,
+    wire_servers: list[WireServer], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    server = _server(served, _ok)
+    server = _server(wire_servers, _ok)
     transport = _transport(pool_size=16)
     barrier = threading.Barrier(16)
     failures: list[BaseException] = []
@@ -309,8 +302,8 @@ def test_concurrent_calls_up_to_pool_size_discard_nothing(
     assert not [r for r in caplog.records if "discarding connection" in r.getMessage()]
 
 
-def test_through_an_azure_core_pipeline(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_through_an_azure_core_pipeline(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
     client: PipelineClient[HttpRequest, object] = PipelineClient(server.url,
                                                                  transport=_transport())
 
@@ -340,8 +333,9 @@ def test_not_a_url_is_not_sent() -> None:
     assert type(raised.value) is ServiceRequestError
 
 
-def test_untrusted_certificate_is_not_sent(served: list[WireServer], tls_files: TlsFiles) -> None:
-    server = _server(served, _ok, tls=server_context(tls_files))
+def test_untrusted_certificate_is_not_sent(
+        wire_servers: list[WireServer], tls_files: TlsFiles) -> None:
+    server = _server(wire_servers, _ok, tls=server_context(tls_files))
 
     with pytest.raises(ServiceRequestError):
         _transport().send(HttpRequest("GET", f"{server.url}/e"))  # trusts certifi only
@@ -349,10 +343,10 @@ def test_untrusted_certificate_is_not_sent(served: list[WireServer], tls_files: 
     assert server.received == []
 
 
-def test_certificate_for_another_host_is_not_sent(served: list[WireServer],
+def test_certificate_for_another_host_is_not_sent(wire_servers: list[WireServer],
                                                   tls_files: TlsFiles) -> None:
     """The CA is trusted, but its certificate names 127.0.0.1, localhost and ::1 only."""
-    server = _server(served, _ok, tls=server_context(tls_files), host="127.0.0.2")
+    server = _server(wire_servers, _ok, tls=server_context(tls_files), host="127.0.0.2")
 
     with pytest.raises(ServiceRequestError):
         _transport(ca_file=str(tls_files.ca_path)).send(HttpRequest("GET", f"{server.url}/e"))
@@ -360,8 +354,8 @@ def test_certificate_for_another_host_is_not_sent(served: list[WireServer],
     assert server.received == []
 
 
-def test_trusted_certificate_answers(served: list[WireServer], tls_files: TlsFiles) -> None:
-    server = _server(served, _ok, tls=server_context(tls_files))
+def test_trusted_certificate_answers(wire_servers: list[WireServer], tls_files: TlsFiles) -> None:
+    server = _server(wire_servers, _ok, tls=server_context(tls_files))
 
     response = _transport(ca_file=str(tls_files.ca_path)).send(
         HttpRequest("GET", f"{server.url}/e"))
@@ -369,8 +363,8 @@ def test_trusted_certificate_answers(served: list[WireServer], tls_files: TlsFil
     assert response.status_code == 200
 
 
-def test_silent_server_read_timeout_is_answer_lost(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: b"", hold_seconds=3)
+def test_silent_server_read_timeout_is_answer_lost(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: b"", hold_seconds=3)
 
     with pytest.raises(ServiceResponseTimeoutError):
         _transport().send(HttpRequest("POST", f"{server.url}/e"), read_timeout=0.3)
@@ -378,15 +372,15 @@ def test_silent_server_read_timeout_is_answer_lost(served: list[WireServer]) -> 
     assert server.wait_received(1) == 1  # it was sent
 
 
-def test_default_read_timeout_applies_when_call_sets_none(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: b"", hold_seconds=3)
+def test_default_read_timeout_applies_when_call_sets_none(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: b"", hold_seconds=3)
 
     with pytest.raises(ServiceResponseTimeoutError):
         _transport(read_timeout=0.3).send(HttpRequest("GET", f"{server.url}/e"))
 
 
-def test_connection_closed_without_answer_is_answer_lost(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: None)
+def test_connection_closed_without_answer_is_answer_lost(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: None)
 
     with pytest.raises(ServiceResponseError) as raised:
         _transport().send(HttpRequest("POST", f"{server.url}/e", json={}))
@@ -395,15 +389,15 @@ def test_connection_closed_without_answer_is_answer_lost(served: list[WireServer
     assert server.wait_received(1) == 1
 
 
-def test_answer_cut_short_then_silent_is_answer_lost(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: answer(200, b'{"val', length=100))
+def test_answer_cut_short_then_silent_is_answer_lost(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: answer(200, b'{"val', length=100))
 
     with pytest.raises(ServiceResponseError):
         _transport(read_timeout=0.3).send(HttpRequest("GET", f"{server.url}/e"))
 
 
-def test_answer_cut_short_by_close_is_answer_lost(served: list[WireServer]) -> None:
-    server = _server(served, lambda _: Cut(answer(200, b'{"val', length=100)))
+def test_answer_cut_short_by_close_is_answer_lost(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, lambda _: Cut(answer(200, b'{"val', length=100)))
 
     with pytest.raises(ServiceResponseError) as raised:
         _transport().send(HttpRequest("GET", f"{server.url}/e"))
@@ -421,9 +415,9 @@ def test_answer_cut_short_by_close_is_answer_lost(served: list[WireServer]) -> N
     ("unknown_option", 1, TypeError),
     ("connection_timeout", (1, 2), ValueError),
 ])
-def test_unsupported_options_refused(served: list[WireServer], option: str, value: object,
+def test_unsupported_options_refused(wire_servers: list[WireServer], option: str, value: object,
                                      error: type[Exception]) -> None:
-    server = _server(served, _ok)
+    server = _server(wire_servers, _ok)
 
     with pytest.raises(error):
         _transport().send(HttpRequest("GET", f"{server.url}/e"), **{option: value})
@@ -431,15 +425,15 @@ def test_unsupported_options_refused(served: list[WireServer], option: str, valu
     assert server.received == []
 
 
-def test_legacy_request_type_refused(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_legacy_request_type_refused(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
 
     with pytest.raises(TypeError):
         _transport().send(LegacyRequest("GET", f"{server.url}/e"))  # type: ignore[arg-type]
 
 
-def test_form_bodies_refused(served: list[WireServer]) -> None:
-    server = _server(served, _ok)
+def test_form_bodies_refused(wire_servers: list[WireServer]) -> None:
+    server = _server(wire_servers, _ok)
 
     with pytest.raises(TypeError):
         _transport().send(HttpRequest("POST", f"{server.url}/e", data={"a": "b"}))

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared.config.key_refusal import AZURITE_ACCOUNT, AZURITE_KEY
+
 
 @dataclass
 class Received:
@@ -122,6 +124,13 @@ class WireServer:
             return
         finally:
             conn.close()
+
+
+def table_connection(server: WireServer) -> str:
+    """A Table connection string for `server`, signed with Azurite's published development key
+    (the SDK needs an account and key to sign; the scripted server never checks them)."""
+    return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};TableEndpoint={server.url}/{AZURITE_ACCOUNT};")
 
 
 def _read_request(reader: object) -> Received | None:
